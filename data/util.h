@@ -1,0 +1,72 @@
+/* util.h: errors, allocation, whole-file I/O, atomic writes, UTF-8 checks, timing, progress.
+ *
+ * Two tiers of errors (see STYLE.md): library functions that read user input report with
+ * err_set() and return -1 / NULL, so a test can feed them bad bytes and read err_msg(); tools
+ * turn that into one line on stderr with die_err(). Allocation failure is not an input error:
+ * x*alloc print and abort, as redis' zmalloc does. */
+#ifndef ASFT_UTIL_H
+#define ASFT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#define ASFT_VERSION "0.1.0"
+extern const char asft_git_rev[];   /* `git describe --always --dirty` at build time */
+
+/* err_set: formats the calling thread's last error message (one line, no newline) and returns
+ * -1, so `return err_set("%s: ...", path);` reports and fails in one statement. */
+int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* err_prefix: prepends "text: " to the current message (adds context on the way up). */
+int err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *err_msg(void);          /* the last message; "" if none. Valid until the next set. */
+void err_clear(void);
+
+/* Name printed before tool errors; cli_parse sets it from argv[0]. */
+extern const char *asft_prog;
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void die_err(void);        /* die("%s", err_msg()) */
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* "prog: warning: ..." */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Overflow-checked n*size for user-controlled sizes: 0 on success, -1 on overflow. */
+int mul_overflow_size(size_t a, size_t b, size_t *out);
+
+/* file_read_all: whole file into a new NUL-terminated buffer (caller frees); *len (may be NULL)
+ * gets the byte count without the NUL. NULL with err_set on failure. */
+char *file_read_all(const char *path, size_t *len);
+/* file_write_atomic: writes buf to "path.tmp.PID" then renames it over path, so readers never
+ * see a half-written file. 0 ok, -1 with err_set. */
+int file_write_atomic(const char *path, const void *buf, size_t n);
+/* tmp_path: the temporary name used for path by this process ("path.tmp.PID"); caller frees. */
+char *tmp_path(const char *path);
+int path_exists(const char *path);
+int mkdir_p(const char *dir);       /* like mkdir -p; 0 ok, -1 with err_set */
+char *path_join(const char *dir, const char *name);   /* "dir/name"; caller frees */
+
+/* utf8_check: 0 if s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF); else -1 and *bad_off (may be NULL) = byte offset of the first bad sequence. */
+int utf8_check(const char *s, size_t n, size_t *bad_off);
+
+double time_now(void);              /* monotonic seconds */
+
+/* Progress line on stderr for work longer than a few seconds:
+ *   label  1234/5000  24.7%  12.3 it/s  ETA 5m06s  [extra]
+ * Redrawn at most 4 times a second on a terminal, every 10% otherwise (so logs stay short);
+ * silent when ASFT_QUIET is set. */
+typedef struct {
+	const char *label;
+	uint64_t total, done;
+	double t0, last;
+	int tty, last_decile;
+} Progress;
+void progress_init(Progress *p, const char *label, uint64_t total);
+void progress_update(Progress *p, uint64_t done, const char *extra);
+void progress_finish(Progress *p, const char *extra);
+
+#endif
