@@ -84,24 +84,24 @@ $(BUILD)/obj/version.o: $(BUILD)/gen/version.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# Every output is written under a temporary name and renamed, so two makes running at once in
+# one tree (or an interrupted one) never leave a truncated object, archive or binary behind.
 $(BUILD)/obj/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(LIB): $(LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
 $(TOOLLIB): $(TOOLLIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^ $(if $^,,$(BUILD)/obj/version.o)
+	ar rcs $@.$$$$.tmp $^ $(if $^,,$(BUILD)/obj/version.o) && mv -f $@.$$$$.tmp $@
 
 $(BUILD)/bin/%: $(BUILD)/obj/experiments/%.o $(TOOLLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@
+	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJ) $(TOOLLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@
+	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 tools: $(TOOLS)
 tests: $(TESTS) $(TOOLS)
