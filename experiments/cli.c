@@ -9,6 +9,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Memory the parser hands out (config strings, the positional array) lives as long as the tool;
+ * it is recorded here and freed at exit so leak checkers stay quiet. */
+static void **owned;
+static int n_owned;
+static char **positional;
+
+static void free_owned(void)
+{
+	for (int i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	free(positional);
+	owned = NULL, n_owned = 0, positional = NULL;
+}
+
+static void register_cleanup(void)
+{
+	static int done;
+	if (!done)
+		atexit(free_owned);
+	done = 1;
+}
+
+static void *own(void *p)
+{
+	register_cleanup();
+	owned = xrealloc(owned, (size_t)(n_owned + 1) * sizeof *owned);
+	owned[n_owned++] = p;
+	return p;
+}
+
 static noreturn void usage_error(const char *fmt, const char *a, const char *b)
 {
 	fprintf(stderr, "%s: ", asft_prog);
@@ -115,7 +146,7 @@ static void apply_config_item(const CliOpt *opts, const char *path, const cJSON 
 		exit(2);
 	}
 	if (o->type == CLI_STR && cJSON_IsString(it)) {
-		*(const char **)o->ptr = xstrdup(it->valuestring);
+		*(const char **)o->ptr = own(xstrdup(it->valuestring));
 		return;
 	}
 	if (o->type == CLI_STR && cJSON_IsArray(it)) {
@@ -126,7 +157,7 @@ static void apply_config_item(const CliOpt *opts, const char *path, const cJSON 
 				goto bad;
 			len += strlen(e->valuestring) + 1;
 		}
-		char *s = xcalloc(len, 1);
+		char *s = own(xcalloc(len, 1));
 		cJSON_ArrayForEach(e, it) {
 			if (*s)
 				strcat(s, ",");
@@ -176,10 +207,11 @@ static void load_config(const CliOpt *opts, const char *path)
 
 int cli_parse(int argc, char **argv, const CliOpt *opts, const char *usage, char ***pos)
 {
-	static char **positional;
 	int npos = 0;
 	const char *slash = strrchr(argv[0], '/');
 	asft_prog = slash ? slash + 1 : argv[0];
+	register_cleanup();
+	free(positional);
 	positional = xcalloc((size_t)argc + 1, sizeof *positional);
 
 	/* The config file first, wherever --config stands, so that flags override it. */
