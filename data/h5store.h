@@ -73,4 +73,54 @@ int h5s_attr_get_i64(H5Store *s, const char *obj, const char *name, int64_t *val
 int h5s_list(H5Store *s, const char *group, char ***names, int *n);
 void h5s_free_list(char **names, int n);
 
+/* ---- Additions (resumable grids, truncatable logs, introspection for asft-h5) ---- */
+
+/* h5s_flush: pushes everything written so far to disk (a writer resuming in place calls it after
+ * each unit of work, so a crash loses at most the unit in progress). */
+int h5s_flush(H5Store *s);
+
+/* h5s_create_dataset: makes a dataset of the given shape whose every element is fill (converted
+ * to type; NaN for surfaces, 0 for a "done" mask). If it already exists with the same shape and
+ * type it is kept as it is (its points survive a resume); a different shape or type is an error. */
+int h5s_create_dataset(H5Store *s, const char *path, H5sType type, int ndim, const size_t *dims,
+		       double fill, const char *description);
+/* h5s_write_at / h5s_read_at: the hyperslab start[k] .. start[k]+count[k]-1 of an existing
+ * dataset (start and count have the dataset's rank; ignored for a scalar). data / out hold
+ * prod(count) elements of type in row-major order; HDF5 converts to / from the dataset's type.
+ * A single grid point is count = {1, 1}. */
+int h5s_write_at(H5Store *s, const char *path, H5sType type, const void *data,
+		 const size_t *start, const size_t *count);
+int h5s_read_at(H5Store *s, const char *path, H5sType type, void *out, const size_t *start,
+		const size_t *count);
+
+/* h5s_series_truncate: shortens an extendible series to n values (a training run resumed from
+ * the checkpoint at step n drops the log entries written after it). n > length is an error. */
+int h5s_series_truncate(H5Store *s, const char *path, size_t n);
+
+int h5s_attr_get_f64v(H5Store *s, const char *obj, const char *name, double **v, size_t *n);
+/* h5s_attr_exists: 1 if obj has attribute name, 0 if not (or obj is missing). */
+int h5s_attr_exists(H5Store *s, const char *obj, const char *name);
+/* h5s_attr_list: sorted attribute names of obj (free with h5s_free_list). */
+int h5s_attr_list(H5Store *s, const char *obj, char ***names, int *n);
+/* h5s_attr_text: any attribute's value as text (caller frees): a string as is, a number as the
+ * shortest decimal that reads back exactly, arrays as "[a, b, ...]". */
+int h5s_attr_text(H5Store *s, const char *obj, const char *name, char **text);
+
+typedef enum { H5S_KIND_GROUP, H5S_KIND_DATASET, H5S_KIND_OTHER } H5sKind;
+
+typedef struct {
+	H5sKind kind;
+	int ndim;                       /* datasets: rank and shape */
+	size_t dims[H5S_MAX_DIMS];
+	char dtype[16];                 /* "f32" "f64" "i8".."i64" "u8".."u64" "str" "other" */
+	int numeric;                    /* integer or floating point: h5s_read can convert it */
+	int chunked, shuffle, deflate;  /* storage */
+	int extendible;                 /* some dimension is unlimited (a series) */
+} H5sInfo;
+
+/* h5s_info: what is at path (group or dataset, shape, element type, storage); -1 if absent or
+ * of rank > H5S_MAX_DIMS. */
+int h5s_info(H5Store *s, const char *path, H5sInfo *info);
+const char *h5s_type_name(H5sType type);    /* "f32", "f64", "i32", "i64", "u8" */
+
 #endif
