@@ -1,0 +1,517 @@
+/* ops.c: the engine's layers (see ops.h for the contracts and conventions).
+ *
+ * Written on `real` so the same text compiles twice: as float for the library, and as double
+ * (with OPS_DOUBLE defined, names suffixed _d, cblas_dgemm) inside tests/test_gradcheck.c for
+ * finite-difference checks. <tgmath.h> picks expf/sqrtf or exp/sqrt from the argument type, so
+ * every constant below is cast to real to keep float arithmetic in float. Loops that are not
+ * matmuls run through threads_for with one item per row (or column block): the work on an item
+ * never depends on how items are split, so results are the same bits for any thread count. */
+#include "ops.h"
+#include "threads.h"
+
+#include <cblas.h>
+#include <string.h>
+#include <tgmath.h>
+
+#ifdef OPS_DOUBLE
+typedef double real;
+#define OPS(name) name##_d
+#define GEMM cblas_dgemm
+#else
+typedef float real;
+#define OPS(name) name
+#define GEMM cblas_sgemm
+#endif
+
+#define ROW_CHUNK 8     /* rows per thread below which a loop stays on one thread */
+#define COL_CHUNK 64
+
+/* ---------------------------------------------------------------- embedding */
+
+void OPS(embedding_forward)(real *out, const int *ids, const real *wte, int N, int C)
+{
+	for (int n = 0; n < N; n++)
+		memcpy(out + (size_t)n * C, wte + (size_t)ids[n] * C, sizeof(real) * C);
+}
+
+void OPS(embedding_backward)(real *dwte, const real *dout, const int *ids, int N, int C)
+{
+	for (int n = 0; n < N; n++) {
+		real *d = dwte + (size_t)ids[n] * C;
+		const real *g = dout + (size_t)n * C;
+		for (int c = 0; c < C; c++)
+			d[c] += g[c];
+	}
+}
+
+/* ---------------------------------------------------------------- rmsnorm */
+
+typedef struct {
+	real *out, *rstd, *dinp, *dw;
+	const real *inp, *w, *dout;
+	int N, C;
+	real eps;
+} OPS(NormCtx);
+
+static void OPS(rmsnorm_fwd_rows)(void *p, long n0, long n1)
+{
+	OPS(NormCtx) *c = p;
+	int C = c->C;
+	for (long n = n0; n < n1; n++) {
+		const real *x = c->inp + n * C;
+		real *o = c->out + n * C;
+		double ss = 0;
+		for (int i = 0; i < C; i++)
+			ss += (double)x[i] * x[i];
+		/* mean in double, then the float rsqrt transformers takes of (mean + eps) */
+		real r = (real)1 / sqrt((real)(ss / C) + c->eps);
+		c->rstd[n] = r;
+		for (int i = 0; i < C; i++)
+			o[i] = c->w[i] * (x[i] * r);
+	}
+}
+
+void OPS(rmsnorm_forward)(real *out, real *rstd, const real *inp, const real *w, int N, int C,
+			  real eps)
+{
+	OPS(NormCtx) c = { .out = out, .rstd = rstd, .inp = inp, .w = w, .N = N, .C = C,
+			   .eps = eps };
+	threads_for(OPS(rmsnorm_fwd_rows), &c, N, ROW_CHUNK);
+}
+
+/* y = w * x * r with r = (mean(x^2) + eps)^-1/2:
+ * dx_i = r * (w_i dy_i) - x_i * r^3 / C * sum_j (w_j dy_j x_j). */
+static void OPS(rmsnorm_bwd_rows)(void *p, long n0, long n1)
+{
+	OPS(NormCtx) *c = p;
+	int C = c->C;
+	for (long n = n0; n < n1; n++) {
+		const real *x = c->inp + n * C, *dy = c->dout + n * C;
+		real *dx = c->dinp + n * C;
+		real r = c->rstd[n];
+		double dot = 0;
+		for (int i = 0; i < C; i++)
+			dot += (double)(c->w[i] * dy[i]) * x[i];
+		real k = (real)(dot * r * r * r / C);
+		for (int i = 0; i < C; i++)
+			dx[i] += r * (c->w[i] * dy[i]) - x[i] * k;
+	}
+}
+
+static void OPS(rmsnorm_bwd_cols)(void *p, long i0, long i1)
+{
+	OPS(NormCtx) *c = p;
+	int C = c->C;
+	for (int n = 0; n < c->N; n++) {
+		const real *x = c->inp + (size_t)n * C, *dy = c->dout + (size_t)n * C;
+		real r = c->rstd[n];
+		for (long i = i0; i < i1; i++)
+			c->dw[i] += dy[i] * (x[i] * r);
+	}
+}
+
+void OPS(rmsnorm_backward)(real *dinp, real *dw, const real *dout, const real *inp,
+			   const real *w, const real *rstd, int N, int C)
+{
+	OPS(NormCtx) c = { .dinp = dinp, .dw = dw, .rstd = (real *)rstd, .inp = inp, .w = w,
+			   .dout = dout, .N = N, .C = C };
+	if (dinp)
+		threads_for(OPS(rmsnorm_bwd_rows), &c, N, ROW_CHUNK);
+	if (dw)
+		threads_for(OPS(rmsnorm_bwd_cols), &c, C, COL_CHUNK);
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+typedef struct {
+	real *out;
+	const real *bias;
+	int N, OC;
+} OPS(BiasCtx);
+
+static void OPS(bias_fill_rows)(void *p, long n0, long n1)
+{
+	OPS(BiasCtx) *c = p;
+	for (long n = n0; n < n1; n++)
+		memcpy(c->out + n * c->OC, c->bias, sizeof(real) * c->OC);
+}
+
+static void OPS(bias_grad_cols)(void *p, long o0, long o1)
+{
+	OPS(BiasCtx) *c = p;
+	const real *d = c->bias;      /* here: dout */
+	for (int n = 0; n < c->N; n++)
+		for (long o = o0; o < o1; o++)
+			c->out[o] += d[(size_t)n * c->OC + o];
+}
+
+void OPS(matmul_forward)(real *out, const real *inp, const real *w, const real *bias, int N,
+			 int C, int OC)
+{
+	if (bias) {
+		OPS(BiasCtx) c = { .out = out, .bias = bias, .N = N, .OC = OC };
+		threads_for(OPS(bias_fill_rows), &c, N, ROW_CHUNK * 4);
+	}
+	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1, inp, C, w, C, bias ? 1 : 0,
+	     out, OC);
+}
+
+void OPS(matmul_backward)(real *dinp, real *dw, real *dbias, const real *dout, const real *inp,
+			  const real *w, int N, int C, int OC)
+{
+	if (dinp)
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1, dout, OC, w, C, 1,
+		     dinp, C);
+	if (dw)
+		GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1, dout, OC, inp, C, 1,
+		     dw, C);
+	if (dbias) {
+		OPS(BiasCtx) c = { .out = dbias, .bias = dout, .N = N, .OC = OC };
+		threads_for(OPS(bias_grad_cols), &c, OC, COL_CHUNK);
+	}
+}
+
+/* ---------------------------------------------------------------- rope */
+
+void OPS(rope_table)(real *cos_t, real *sin_t, int P, int hd, double theta)
+{
+	int half = hd / 2;
+	for (int i = 0; i < half; i++) {
+		/* torch: 1.0 / (base ** (arange(0, hd, 2).float() / hd)), all in the tensor dtype */
+		real e = (real)(2 * i) / (real)hd;
+		real inv = (real)1 / pow((real)theta, e);
+		for (int p = 0; p < P; p++) {
+			real a = (real)p * inv;
+			cos_t[(size_t)p * half + i] = cos(a);
+			sin_t[(size_t)p * half + i] = sin(a);
+		}
+	}
+}
+
+typedef struct {
+	real *x;
+	const int *pos;
+	const real *cos_t, *sin_t;
+	int ld, n_heads, hd;
+	real sign;          /* +1 forward rotation, -1 its transpose */
+} OPS(RopeCtx);
+
+static void OPS(rope_rows)(void *p, long n0, long n1)
+{
+	OPS(RopeCtx) *c = p;
+	int half = c->hd / 2;
+	for (long n = n0; n < n1; n++) {
+		const real *cs = c->cos_t + (size_t)c->pos[n] * half;
+		const real *sn = c->sin_t + (size_t)c->pos[n] * half;
+		for (int h = 0; h < c->n_heads; h++) {
+			real *x1 = c->x + n * c->ld + (size_t)h * c->hd, *x2 = x1 + half;
+			for (int i = 0; i < half; i++) {
+				real a = x1[i], b = x2[i], s = c->sign * sn[i];
+				x1[i] = a * cs[i] - b * s;
+				x2[i] = b * cs[i] + a * s;
+			}
+		}
+	}
+}
+
+void OPS(rope_forward)(real *x, const int *pos, const real *cos_t, const real *sin_t, int N,
+		       int ld, int n_heads, int hd)
+{
+	OPS(RopeCtx) c = { x, pos, cos_t, sin_t, ld, n_heads, hd, 1 };
+	threads_for(OPS(rope_rows), &c, N, ROW_CHUNK);
+}
+
+void OPS(rope_backward)(real *dx, const int *pos, const real *cos_t, const real *sin_t, int N,
+			int ld, int n_heads, int hd)
+{
+	OPS(RopeCtx) c = { dx, pos, cos_t, sin_t, ld, n_heads, hd, -1 };
+	threads_for(OPS(rope_rows), &c, N, ROW_CHUNK);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+typedef struct {
+	real *att, *datt;
+	int T;
+} OPS(SoftmaxCtx);
+
+/* Rows of (B*H*T): row r is query t = r % T; keys s <= t are visible. The scores were scaled by
+ * the matmul. */
+static void OPS(causal_softmax_rows)(void *p, long r0, long r1)
+{
+	OPS(SoftmaxCtx) *c = p;
+	int T = c->T;
+	for (long r = r0; r < r1; r++) {
+		int t = (int)(r % T);
+		real *a = c->att + r * T;
+		real mx = a[0];
+		for (int s = 1; s <= t; s++)
+			if (a[s] > mx)
+				mx = a[s];
+		real sum = 0;
+		for (int s = 0; s <= t; s++) {
+			a[s] = exp(a[s] - mx);
+			sum += a[s];
+		}
+		real inv = (real)1 / sum;
+		for (int s = 0; s <= t; s++)
+			a[s] *= inv;
+		for (int s = t + 1; s < T; s++)
+			a[s] = 0;
+	}
+}
+
+/* dS = P * (dP - sum_s P dP), in place on datt. */
+static void OPS(softmax_bwd_rows)(void *p, long r0, long r1)
+{
+	OPS(SoftmaxCtx) *c = p;
+	int T = c->T;
+	for (long r = r0; r < r1; r++) {
+		int t = (int)(r % T);
+		const real *a = c->att + r * T;
+		real *d = c->datt + r * T;
+		real dot = 0;
+		for (int s = 0; s <= t; s++)
+			dot += a[s] * d[s];
+		for (int s = 0; s <= t; s++)
+			d[s] = a[s] * (d[s] - dot);
+		for (int s = t + 1; s < T; s++)
+			d[s] = 0;
+	}
+}
+
+void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T, int H, int KV,
+			    int hd)
+{
+	int qd = H * hd, ld = (H + 2 * KV) * hd, rep = H / KV;
+	real scale = (real)1 / sqrt((real)hd);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < H; h++) {
+			const real *q = qkv + (size_t)b * T * ld + h * hd;
+			const real *k = qkv + (size_t)b * T * ld + qd + (h / rep) * hd;
+			real *a = att + ((size_t)b * H + h) * T * T;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld,
+			     0, a, T);
+		}
+	OPS(SoftmaxCtx) c = { .att = att, .T = T };
+	threads_for(OPS(causal_softmax_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < H; h++) {
+			const real *v = qkv + (size_t)b * T * ld + qd + KV * hd + (h / rep) * hd;
+			const real *a = att + ((size_t)b * H + h) * T * T;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1, a, T, v, ld, 0,
+			     out + (size_t)b * T * qd + h * hd, qd);
+		}
+}
+
+void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const real *qkv,
+			     const real *att, int B, int T, int H, int KV, int hd)
+{
+	int qd = H * hd, ld = (H + 2 * KV) * hd, rep = H / KV;
+	real scale = (real)1 / sqrt((real)hd);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < H; h++) {
+			size_t base = (size_t)b * T * ld;
+			const real *v = qkv + base + qd + KV * hd + (h / rep) * hd;
+			const real *a = att + ((size_t)b * H + h) * T * T;
+			const real *dO = dout + (size_t)b * T * qd + h * hd;
+			real *dv = dqkv + base + qd + KV * hd + (h / rep) * hd;
+			/* dP = dO V^T ; dV += P^T dO */
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1, dO, qd, v, ld, 0,
+			     datt + ((size_t)b * H + h) * T * T, T);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1, a, T, dO, qd, 1,
+			     dv, ld);
+		}
+	OPS(SoftmaxCtx) c = { .att = (real *)att, .datt = datt, .T = T };
+	threads_for(OPS(softmax_bwd_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < H; h++) {
+			size_t base = (size_t)b * T * ld;
+			const real *q = qkv + base + h * hd;
+			const real *k = qkv + base + qd + (h / rep) * hd;
+			const real *dS = datt + ((size_t)b * H + h) * T * T;
+			/* dQ += scale dS K ; dK += scale dS^T Q */
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, k, ld,
+			     1, dqkv + base + h * hd, ld);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, q, ld, 1,
+			     dqkv + base + qd + (h / rep) * hd, ld);
+		}
+}
+
+/* ---------------------------------------------------------------- swiglu */
+
+typedef struct {
+	real *out;
+	const real *gu, *dout;
+	int F;
+} OPS(SwigluCtx);
+
+static void OPS(swiglu_fwd_rows)(void *p, long n0, long n1)
+{
+	OPS(SwigluCtx) *c = p;
+	int F = c->F;
+	for (long n = n0; n < n1; n++) {
+		const real *g = c->gu + n * 2 * F, *u = g + F;
+		real *o = c->out + n * F;
+		for (int i = 0; i < F; i++)
+			o[i] = g[i] / ((real)1 + exp(-g[i])) * u[i];
+	}
+}
+
+/* silu(g) = g s, s = sigmoid(g); silu'(g) = s (1 + g (1 - s)). */
+static void OPS(swiglu_bwd_rows)(void *p, long n0, long n1)
+{
+	OPS(SwigluCtx) *c = p;
+	int F = c->F;
+	for (long n = n0; n < n1; n++) {
+		const real *g = c->gu + n * 2 * F, *u = g + F, *dy = c->dout + n * F;
+		real *dg = c->out + n * 2 * F, *du = dg + F;
+		for (int i = 0; i < F; i++) {
+			real s = (real)1 / ((real)1 + exp(-g[i]));
+			real silu = g[i] * s;
+			du[i] += dy[i] * silu;
+			dg[i] += dy[i] * u[i] * s * ((real)1 + g[i] * ((real)1 - s));
+		}
+	}
+}
+
+void OPS(swiglu_forward)(real *out, const real *gu, int N, int F)
+{
+	OPS(SwigluCtx) c = { .out = out, .gu = gu, .F = F };
+	threads_for(OPS(swiglu_fwd_rows), &c, N, ROW_CHUNK);
+}
+
+void OPS(swiglu_backward)(real *dgu, const real *dout, const real *gu, int N, int F)
+{
+	OPS(SwigluCtx) c = { .out = dgu, .gu = gu, .dout = dout, .F = F };
+	threads_for(OPS(swiglu_bwd_rows), &c, N, ROW_CHUNK);
+}
+
+/* ---------------------------------------------------------------- cross-entropy */
+
+typedef struct {
+	real *out;          /* losses or dlogits */
+	const real *logits;
+	const int *targets;
+	real dloss;
+	int V;
+} OPS(XentCtx);
+
+static double OPS(row_logsumexp)(const real *x, int V, real *mx_out)
+{
+	real mx = x[0];
+	for (int v = 1; v < V; v++)
+		if (x[v] > mx)
+			mx = x[v];
+	double sum = 0;
+	for (int v = 0; v < V; v++)
+		sum += exp((double)(x[v] - mx));
+	*mx_out = mx;
+	return mx + log(sum);
+}
+
+static void OPS(xent_fwd_rows)(void *p, long n0, long n1)
+{
+	OPS(XentCtx) *c = p;
+	for (long n = n0; n < n1; n++) {
+		int t = c->targets[n];
+		if (t < 0) {
+			c->out[n] = 0;
+			continue;
+		}
+		const real *x = c->logits + n * c->V;
+		real mx;
+		c->out[n] = (real)(OPS(row_logsumexp)(x, c->V, &mx) - x[t]);
+	}
+}
+
+static void OPS(xent_bwd_rows)(void *p, long n0, long n1)
+{
+	OPS(XentCtx) *c = p;
+	int V = c->V;
+	for (long n = n0; n < n1; n++) {
+		int t = c->targets[n];
+		const real *x = c->logits + n * V;
+		real *d = c->out + n * V;
+		if (t < 0) {
+			memset(d, 0, sizeof(real) * V);
+			continue;
+		}
+		real mx;
+		double lse = OPS(row_logsumexp)(x, V, &mx);
+		for (int v = 0; v < V; v++)
+			d[v] = (real)exp((double)x[v] - lse) * c->dloss;
+		d[t] -= c->dloss;
+	}
+}
+
+void OPS(crossentropy_forward)(real *losses, const real *logits, const int *targets, int N, int V)
+{
+	OPS(XentCtx) c = { .out = losses, .logits = logits, .targets = targets, .V = V };
+	threads_for(OPS(xent_fwd_rows), &c, N, 1);
+}
+
+void OPS(crossentropy_backward)(real *dlogits, const real *logits, const int *targets,
+				real dloss, int N, int V)
+{
+	OPS(XentCtx) c = { .out = dlogits, .logits = logits, .targets = targets, .dloss = dloss,
+			   .V = V };
+	threads_for(OPS(xent_bwd_rows), &c, N, 1);
+}
+
+/* ---------------------------------------------------------------- residual */
+
+typedef struct {
+	real *out;
+	const real *a, *b;
+} OPS(AddCtx);
+
+static void OPS(add_range)(void *p, long i0, long i1)
+{
+	OPS(AddCtx) *c = p;
+	for (long i = i0; i < i1; i++)
+		c->out[i] = c->a[i] + c->b[i];
+}
+
+void OPS(residual_forward)(real *out, const real *a, const real *b, size_t n)
+{
+	OPS(AddCtx) c = { out, a, b };
+	threads_for(OPS(add_range), &c, (long)n, 4096);
+}
+
+/* ---------------------------------------------------------------- lora */
+
+void OPS(lora_forward)(real *out, int ldo, real *u, const real *x, const real *A, const real *B,
+		       int N, int C, int OC, int R, real s)
+{
+	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, C, 1, x, C, A, C, 0, u, R);
+	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, s, u, R, B, R, 1, out, ldo);
+}
+
+void OPS(lora_backward)(real *dx, real *dA, real *dB, real *du, const real *dout, int ldo,
+			const real *x, const real *u, const real *A, const real *B, int N, int C,
+			int OC, int R, real s)
+{
+	GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, s, dout, ldo, u, R, 1, dB, R);
+	GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, s, dout, ldo, B, R, 0, du, R);
+	GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1, du, R, x, C, 1, dA, C);
+	if (dx)
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1, du, R, A, C, 1, dx, C);
+}
+
+/* ---------------------------------------------------------------- dropout */
+
+void OPS(dropout_forward)(real *out, real *mask, const real *x, size_t n, real p, Rng *rng)
+{
+	real keep = (real)1 / ((real)1 - p);
+	for (size_t i = 0; i < n; i++) {
+		mask[i] = rng_uniformf(rng) < p ? 0 : keep;
+		out[i] = x[i] * mask[i];
+	}
+}
+
+void OPS(dropout_backward)(real *dx, const real *dout, const real *mask, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dx[i] += dout[i] * mask[i];
+}
