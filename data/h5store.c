@@ -1005,6 +1005,33 @@ static hid_t make_lcpl(void)
 	return lcpl;
 }
 
+/* check_parents: no existing ancestor of path is a dataset (HDF5's own message for that case,
+ * "message type not found", says nothing useful). */
+static int check_parents(const H5Store *s, const char *path)
+{
+	char *p = xstrdup(path);
+	int ret = 0;
+	for (char *c = strrchr(p, '/'); c && c > p; c = strrchr(p, '/')) {
+		*c = 0;
+		if (!link_exists(s->file, p))
+			continue;
+		hid_t o = H5Oopen(s->file, p, H5P_DEFAULT);
+		if (o < 0) {
+			ret = fail(s, path, "cannot open parent %s", p);
+			break;
+		}
+		int is_group = H5Iget_type(o) == H5I_GROUP;
+		hclose(o);
+		if (!is_group) {
+			ret = err_set("%s: %s: parent %s is a dataset, not a group", s->path, path, p);
+			break;
+		}
+		break;  /* the nearest existing ancestor is a group: all above it are too */
+	}
+	free(p);
+	return ret;
+}
+
 /* create_dataset: a new dataset; fill (may be NULL) is its fill value as a double. */
 static hid_t create_dataset(H5Store *s, const char *path, H5sType type, int ndim,
 			    const size_t *dims, const double *fill)
@@ -1016,6 +1043,8 @@ static hid_t create_dataset(H5Store *s, const char *path, H5sType type, int ndim
 		bytes *= dims[i];       /* overflow already ruled out by count_elems */
 	}
 	hid_t sp = -1, dcpl = -1, lcpl = -1, d = -1;
+	if (check_parents(s, path) < 0)
+		return -1;
 	sp = ndim ? H5Screate_simple(ndim, hd, NULL) : H5Screate(H5S_SCALAR);
 	if (sp < 0) {
 		fail(s, path, "cannot make dataspace");
@@ -1035,7 +1064,7 @@ static hid_t create_dataset(H5Store *s, const char *path, H5sType type, int ndim
 	}
 	d = H5Dcreate2(s->file, path, file_type(type), sp, lcpl, dcpl, H5P_DEFAULT);
 	if (d < 0)
-		fail(s, path, "cannot create dataset (is a parent a dataset?)");
+		fail(s, path, "cannot create dataset");
 out:
 	hclose(sp);
 	hclose(dcpl);
@@ -1335,6 +1364,8 @@ int h5s_read_at(H5Store *s, const char *path, H5sType type, void *out, const siz
 static hid_t create_series(H5Store *s, const char *path)
 {
 	hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = SERIES_CHUNK;
+	if (check_parents(s, path) < 0)
+		return -1;
 	hid_t sp = H5Screate_simple(1, &zero, &unlim), dcpl = -1, lcpl = -1, d = -1;
 	if (sp < 0 || (dcpl = make_dcpl(1, &chunk, 1)) < 0 || (lcpl = make_lcpl()) < 0) {
 		fail(s, path, "cannot make series properties");
@@ -1342,7 +1373,7 @@ static hid_t create_series(H5Store *s, const char *path)
 	}
 	d = H5Dcreate2(s->file, path, H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
 	if (d < 0)
-		fail(s, path, "cannot create series (is a parent a dataset?)");
+		fail(s, path, "cannot create series");
 out:
 	hclose(sp);
 	hclose(dcpl);

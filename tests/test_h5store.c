@@ -298,6 +298,7 @@ static void test_ranks(H5Store *s)
 static void test_names_and_overwrite(H5Store *s)
 {
 	const char *name = "/delta/model.layers.0.self_attn.q_proj.weight";
+	double w2d[1] = { 1 };
 	float w[6] = { 1, 2, 3, 4, 5, 6 };
 	size_t dims[2] = { 2, 3 };
 	CHECK_INT(h5s_write_f32(s, name, w, 2, dims, "q_proj delta"), 0);
@@ -332,7 +333,9 @@ static void test_names_and_overwrite(H5Store *s)
 	CHECK_CONTAINS(err_msg(), "exists with type f32, not f64");
 	/* a dataset cannot be a parent; a group cannot be overwritten by a dataset */
 	CHECK_INT(h5s_write_f32(s, "/delta/model.layers.0.self_attn.q_proj.weight/x", w, 2, dims, NULL), -1);
-	CHECK_CONTAINS(err_msg(), "cannot create dataset");
+	CHECK_CONTAINS(err_msg(), "q_proj.weight/x: parent /delta/model.layers.0.self_attn.q_proj.weight is a dataset, not a group");
+	CHECK_INT(h5s_series_append(s, "/delta/model.layers.0.self_attn.q_proj.weight/a/b", w2d, 1, NULL), -1);
+	CHECK_CONTAINS(err_msg(), "parent /delta/model.layers.0.self_attn.q_proj.weight is a dataset");
 	CHECK_INT(h5s_write_f32(s, "/delta", w, 2, dims, NULL), -1);
 	CHECK_CONTAINS(err_msg(), "/delta: is a group, not a dataset");
 	/* bad paths */
