@@ -8,7 +8,8 @@
  * an xcoordinates dataset of the same length sits next to the dataset (same group) or at the
  * root; 2-D prints a gnuplot matrix (one row per line, row = y, column = x), or with --xyz
  * "x<TAB>y<TAB>value" rows with a blank line after each row of the grid (gnuplot splot / pm3d),
- * x and y taken from xcoordinates / ycoordinates (their lengths must match the grid) or indices.
+ * x and y taken from xcoordinates / ycoordinates, or indices (with a warning when a coordinate
+ * dataset is there but its length does not fit the grid).
  * NaN prints as "nan", which gnuplot treats as a missing point. It deliberately does not edit
  * files, export strings, or reshape 3-D and higher datasets. */
 #include "cli.h"
@@ -29,8 +30,9 @@ static const char *usage =
 	"export prints a numeric dataset as TSV for gnuplot: a scalar as its value; 1-D as\n"
 	"'index value' (or 'x value' with a matching xcoordinates dataset beside it or at the root);\n"
 	"2-D as a gnuplot matrix (row = y, column = x), or with --xyz as 'x y value' rows with a\n"
-	"blank line after each grid row, using xcoordinates / ycoordinates when present. NaN prints\n"
-	"as 'nan'. attrs prints the attributes of the root or of /path, 'name = value' per line.";
+	"blank line after each grid row, using xcoordinates / ycoordinates when present and of the\n"
+	"right length (else indices). NaN prints as 'nan' (gnuplot: a missing point).\n"
+	"attrs prints the attributes of the root or of /path, 'name = value' per line.";
 
 static int opt_xyz = 0;
 static long opt_precision = 9;
@@ -117,8 +119,9 @@ static char *find_coords(H5Store *s, const char *path, const char *name)
 	return found;
 }
 
-/* load_coords: the 1-D coordinates at cpath, which must hold want values (when required). */
-static double *load_coords(H5Store *s, const char *cpath, size_t want, int required)
+/* load_coords: the 1-D coordinates at cpath if they hold want values, else NULL (indices are
+ * used; with a warning when warn, i.e. when the axis was expected to fit). */
+static double *load_coords(H5Store *s, const char *cpath, size_t want, int warn)
 {
 	double *c;
 	int nd;
@@ -128,9 +131,9 @@ static double *load_coords(H5Store *s, const char *cpath, size_t want, int requi
 	if (nd == 1 && dims[0] == want)
 		return c;
 	free(c);
-	if (required)
-		die("%s: %s: has %s%zu values but the grid needs %zu", h5s_path(s), cpath,
-		    nd == 1 ? "" : "not 1-D, ", nd == 1 ? dims[0] : 0, want);
+	if (warn)
+		warnf("%s: %s is %s%zu long but the grid needs %zu; using indices", h5s_path(s),
+		      cpath, nd == 1 ? "" : "not 1-D, ", nd == 1 ? dims[0] : 0, want);
 	return NULL;
 }
 
@@ -195,6 +198,8 @@ static void cmd_export(H5Store *s, const char *path)
 {
 	if (opt_precision < 1 || opt_precision > 17)
 		die("--precision must be 1..17, not %ld", opt_precision);
+	if (!h5s_exists(s, path) && path[0] == '/')
+		die("%s: %s: no such dataset", h5s_path(s), path);
 	H5sInfo info;               /* the rank first: do not read a big 3-D tensor to refuse it */
 	if (h5s_info(s, path, &info) < 0)
 		die_err();
