@@ -1008,7 +1008,7 @@ int st_shard_writer_begin(StShardWriter *w)
 	int s = 0;
 	for (int i = 0; i < w->p.n; i++) {
 		WEntry *e = &w->p.ents[i];
-		if (cur > 0 && e->nbytes > w->max_bytes - cur)
+		if (cur > 0 && (cur >= w->max_bytes || e->nbytes > w->max_bytes - cur))
 			s++, cur = 0;
 		e->shard = s;
 		cur += e->nbytes;
