@@ -652,7 +652,8 @@ int h5s_attr_list(H5Store *s, const char *obj, char ***names, int *n)
 		h5s_free_list(l.names, l.n);
 		return fail(s, obj, "cannot list attributes");
 	}
-	qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
+	if (l.n > 1)
+		qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
 	*names = l.names;
 	*n = l.n;
 	return 0;
@@ -1496,7 +1497,8 @@ int h5s_list(H5Store *s, const char *group, char ***names, int *n)
 		h5s_free_list(l.names, l.n);
 		return fail(s, group, "cannot list group");
 	}
-	qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
+	if (l.n > 1)
+		qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
 	*names = l.names;
 	*n = l.n;
 	return 0;

@@ -663,6 +663,7 @@ static void test_foreign(void)
 	H5Dwrite(d, H5T_NATIVE_SHORT, H5S_ALL, H5S_ALL, H5P_DEFAULT, sv);
 	H5Dclose(d);
 	H5Sclose(s2);
+	H5Gclose(H5Gcreate2(f, "emptygroup", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	H5Tclose(ft);
 	H5Tclose(vt);
 	H5Sclose(sc);
@@ -691,6 +692,21 @@ static void test_foreign(void)
 	free(v);
 	CHECK_INT(h5s_info(s, "/", &info), 0);
 	CHECK_INT(info.kind, H5S_KIND_GROUP);
+	char **names = NULL;
+	int n = -1;
+	CHECK_INT(h5s_list(s, "/emptygroup", &names, &n), 0);     /* nothing in it */
+	CHECK(n == 0 && names == NULL);
+	CHECK_INT(h5s_attr_list(s, "/be16", &names, &n), 0);      /* no attributes */
+	CHECK(n == 0 && names == NULL);
+	CHECK_INT(h5s_list(s, "/", &names, &n), 0);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		CHECK_STR(names[0], "be16");
+		CHECK_STR(names[1], "emptygroup");
+		CHECK_STR(names[2], "rank9");
+		CHECK_STR(names[3], "strings");
+	}
+	h5s_free_list(names, n);
 	CHECK_INT(h5s_close(s), 0);
 	free(p);
 }
