@@ -40,6 +40,7 @@ struct H5Store {
 	char *path;         /* the final name */
 	char *tmp;          /* the name written while created; NULL for h5s_open */
 	int writable;
+	int deflate;        /* level for datasets created from now on; 0 = no compression */
 };
 
 /* ---- errors ---- */
@@ -827,6 +828,7 @@ H5Store *h5s_create(const char *path, const char *tool, const char *config_json,
 	s->path = xstrdup(path);
 	s->tmp = tmp_path(path);
 	s->writable = 1;
+	s->deflate = DEFLATE_LEVEL;
 	s->file = -1;
 	hid_t fapl = file_access();
 	if (fapl < 0) {
@@ -874,6 +876,7 @@ H5Store *h5s_open(const char *path, int writable)
 	H5Store *s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	s->writable = !!writable;
+	s->deflate = DEFLATE_LEVEL;
 	hid_t fapl = file_access();
 	if (fapl < 0) {
 		fail(s, "/", "cannot make file access properties");
@@ -942,6 +945,14 @@ void h5s_abort(H5Store *s)
 
 const char *h5s_path(const H5Store *s) { return s->path; }
 
+int h5s_set_deflate(H5Store *s, int level)
+{
+	if (level < 0 || level > 9)
+		return err_set("%s: deflate level %d outside 0..9", s->path, level);
+	s->deflate = level;
+	return 0;
+}
+
 /* ---- datasets ---- */
 
 static int deflate_available(void)
@@ -974,7 +985,8 @@ static void choose_chunk(int ndim, const hsize_t *dims, size_t esize, hsize_t *c
 	}
 }
 
-/* make_dcpl: creation properties; chunked (with shuffle + deflate when available) if chunk. */
+/* make_dcpl: creation properties; chunked if chunk, with shuffle + deflate at level compress
+ * when that is > 0 and the library has deflate. */
 static hid_t make_dcpl(int ndim, const hsize_t *chunk, int compress)
 {
 	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -984,7 +996,7 @@ static hid_t make_dcpl(int ndim, const hsize_t *chunk, int compress)
 		if (H5Pset_chunk(dcpl, ndim, chunk) < 0)
 			goto fail;
 		if (compress && deflate_available() &&
-		    (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0))
+		    (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)compress) < 0))
 			goto fail;
 	}
 	return dcpl;
@@ -1054,7 +1066,7 @@ static hid_t create_dataset(H5Store *s, const char *path, H5sType type, int ndim
 	int big = ndim > 0 && bytes > SMALL_BYTES;
 	if (big)
 		choose_chunk(ndim, hd, type_size(type), chunk);
-	if ((dcpl = make_dcpl(ndim, big ? chunk : NULL, 1)) < 0 || (lcpl = make_lcpl()) < 0) {
+	if ((dcpl = make_dcpl(ndim, big ? chunk : NULL, s->deflate)) < 0 || (lcpl = make_lcpl()) < 0) {
 		fail(s, path, "cannot make creation properties");
 		goto out;
 	}
@@ -1368,7 +1380,7 @@ static hid_t create_series(H5Store *s, const char *path)
 	if (check_parents(s, path) < 0)
 		return -1;
 	hid_t sp = H5Screate_simple(1, &zero, &unlim), dcpl = -1, lcpl = -1, d = -1;
-	if (sp < 0 || (dcpl = make_dcpl(1, &chunk, 1)) < 0 || (lcpl = make_lcpl()) < 0) {
+	if (sp < 0 || (dcpl = make_dcpl(1, &chunk, s->deflate)) < 0 || (lcpl = make_lcpl()) < 0) {
 		fail(s, path, "cannot make series properties");
 		goto out;
 	}

@@ -393,6 +393,21 @@ static void test_large(H5Store *s, const char *path)
 	/* compressed: far less than the 6.3 MB raw */
 	long sz = file_size(path);
 	CHECK(sz > 0 && sz < 2000000);
+	/* compression off: chunked, no filters; level 1 on again */
+	CHECK_INT(h5s_set_deflate(s, 10), -1);
+	CHECK_CONTAINS(err_msg(), "deflate level 10 outside 0..9");
+	CHECK_INT(h5s_set_deflate(s, 0), 0);
+	CHECK_INT(h5s_write_f32(s, "/big/raw", w, 2, dims, NULL), 0);
+	CHECK_INT(h5s_info(s, "/big/raw", &info), 0);
+	CHECK(info.chunked == 1 && info.shuffle == 0 && info.deflate == 0);
+	CHECK_INT(h5s_read(s, "/big/raw", H5S_F32, (void **)&back, NULL, NULL), 0);
+	CHECK(back && memcmp(back, w, n * sizeof *w) == 0);
+	free(back);
+	CHECK_INT(h5s_set_deflate(s, 1), 0);
+	CHECK_INT(h5s_write_f32(s, "/big/fast", w, 2, dims, NULL), 0);
+	CHECK_INT(h5s_info(s, "/big/fast", &info), 0);
+	CHECK(info.chunked == 1 && info.shuffle == 1 && info.deflate == 1);
+	CHECK_INT(h5s_set_deflate(s, 4), 0);
 	free(big);
 	free(w);
 }
@@ -711,6 +726,50 @@ static void test_foreign(void)
 	free(p);
 }
 
+/* The on-disk conventions README promises, checked with the raw HDF5 API. */
+static void test_conventions(void)
+{
+	char *p = tpath("conv.h5");
+	H5Store *s = h5s_create(p, "conv", NULL, 0);
+	size_t n = 20000;       /* 80 KB: chunked */
+	float *w = xcalloc(n, sizeof *w);
+	CHECK_INT(h5s_write_f32(s, "/w", w, 1, &n, "weights"), 0);
+	CHECK_INT(h5s_close(s), 0);
+	free(w);
+	hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+	CHECK(f >= 0);
+	hid_t a = H5Aopen_by_name(f, "/w", "description", H5P_DEFAULT, H5P_DEFAULT);
+	hid_t t = H5Aget_type(a);
+	CHECK_INT(H5Tget_class(t), H5T_STRING);
+	CHECK_INT(H5Tis_variable_str(t), 0);
+	CHECK_INT(H5Tget_cset(t), H5T_CSET_UTF8);
+	CHECK_INT(H5Tget_strpad(t), H5T_STR_NULLTERM);
+	CHECK_INT(H5Tget_size(t), 8);           /* "weights" + NUL */
+	H5Tclose(t);
+	H5Aclose(a);
+	hid_t d = H5Dopen2(f, "/w", H5P_DEFAULT);
+	t = H5Dget_type(d);
+	CHECK(H5Tequal(t, H5T_IEEE_F32LE) > 0);
+	H5Tclose(t);
+	hid_t dcpl = H5Dget_create_plist(d);
+	hsize_t chunk = 0;
+	CHECK_INT(H5Pget_chunk(dcpl, 1, &chunk), 1);
+	CHECK_INT(chunk, 20000);
+	CHECK_INT(H5Pget_nfilters(dcpl), 2);
+	unsigned flags, cd[4];
+	size_t ncd = 4;
+	CHECK_INT(H5Pget_filter2(dcpl, 0, &flags, &ncd, cd, 0, NULL, NULL), H5Z_FILTER_SHUFFLE);
+	ncd = 4;
+	CHECK_INT(H5Pget_filter2(dcpl, 1, &flags, &ncd, cd, 0, NULL, NULL), H5Z_FILTER_DEFLATE);
+	CHECK(ncd >= 1 && cd[0] == 4);
+	H5Pclose(dcpl);
+	H5Dclose(d);
+	htri_t e = H5Lexists(f, "/provenance", H5P_DEFAULT);
+	CHECK(e > 0);
+	H5Fclose(f);
+	free(p);
+}
+
 static void test_open_errors(void)
 {
 	char *p = tpath("missing.h5");
@@ -826,6 +885,7 @@ int main(int argc, char **argv)
 	test_series();
 	test_grid_resume();
 	test_foreign();
+	test_conventions();
 	test_open_errors();
 	char *cmd = xasprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
