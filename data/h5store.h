@@ -11,7 +11,12 @@
  * intermediate groups are created. Dataset names may contain dots. Datasets larger than 64 KiB
  * are chunked with shuffle + deflate. Each dataset written carries a "description" attribute
  * (may be NULL = none). All functions return 0 on success and -1 with err_set() naming the file
- * and object on failure; the HDF5 library's own error stack printing is turned off. */
+ * and object on failure; the HDF5 library's own error stack printing is turned off.
+ *
+ * On disk (README "HDF5 result store"): HDF5 1.8 object format; little-endian numbers; string
+ * attributes are scalar fixed-length UTF-8, NUL-terminated (values must be valid UTF-8); series
+ * are 1-D float64 with an unlimited maximum. A killed writer leaves at most a stale
+ * "path.tmp.PID". h5s_create replaces an existing file of the same name when it closes. */
 #ifndef ASFT_H5STORE_H
 #define ASFT_H5STORE_H
 
@@ -39,7 +44,8 @@ const char *h5s_path(const H5Store *s);     /* the final path */
 int h5s_exists(H5Store *s, const char *path);       /* 1 if a group or dataset is there */
 
 /* Datasets: ndim 0 writes a scalar. Overwriting an existing dataset of the same shape and type
- * rewrites it in place; a different shape is an error. */
+ * rewrites it in place; a different shape or element type is an error. A NULL description keeps
+ * the existing one. */
 int h5s_write(H5Store *s, const char *path, H5sType type, const void *data, int ndim,
 	      const size_t *dims, const char *description);
 int h5s_write_f32(H5Store *s, const char *path, const float *data, int ndim, const size_t *dims,
