@@ -437,11 +437,15 @@ int config_parse(ModelConfig *cfg, const char *text, size_t n, const char *name)
 	cJSON *root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (!root) {
 		size_t off = end && end >= text && end <= text + n ? (size_t)(end - text) : 0;
-		return err_set("%s:%d: not valid JSON near '%.24s'", name, line_of(text, off),
-			       text + off);
+		char near[32];
+		size_t k = 0;
+		for (; off + k < n && k < 24 && text[off + k] != '\n' && text[off + k] != 0; k++)
+			near[k] = text[off + k];
+		near[k] = 0;
+		return err_set("%s:%d: not valid JSON near '%s'", name, line_of(text, off), near);
 	}
 	for (; end < text + n; end++)
-		if (!strchr(" \t\r\n", *end)) {
+		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
 			err_set("%s:%d: text after the JSON object", name, line_of(text, (size_t)(end - text)));
 			goto out_free_root;
 		}

@@ -3,6 +3,7 @@
  * file, line / record and field), writer round trips, and the prompt template strings. */
 #include "dataset.h"
 #include "harness.h"
+#include "rng.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -411,6 +412,101 @@ static void test_advbench(void)
 	CHECK_CONTAINS(err_msg(), "/nonexistent/advbench.csv: cannot open");
 }
 
+/* ---- an independent reader and hostile bytes ---- */
+
+/* Python's json reads what we wrote as the same records as the original file. */
+static void test_python_reads_ours(void)
+{
+	InstrSet s;
+	char *pj = path_join(tmpdir, "py.json"), *pl = path_join(tmpdir, "py.jsonl");
+	CHECK_INT(instr_load(&s, FIX "instr.json", 0), 0);
+	CHECK_INT(instr_save_json(&s, pj), 0);
+	CHECK_INT(instr_save_jsonl(&s, pl), 0);
+	char *cmd = xasprintf("python3 -c 'import json, sys\n"
+		"a = json.load(open(sys.argv[1], encoding=\"utf-8\"))\n"
+		"b = json.load(open(sys.argv[2], encoding=\"utf-8\"))\n"
+		"c = [json.loads(l) for l in open(sys.argv[3], encoding=\"utf-8\")]\n"
+		"sys.exit(0 if a == b == c and len(a) == 3 else 1)' %s %s %s",
+		FIX "instr.json", pj, pl);
+	CHECK_INT(system(cmd), 0);
+	unlink(pj), unlink(pl);
+	free(cmd), free(pj), free(pl);
+	instr_free(&s);
+}
+
+/* parses a copy in a buffer of exactly n bytes, so ASan sees any read past the end */
+static int parse_any(int which, const char *text, size_t n)
+{
+	InstrSet a;
+	BeaverSet b;
+	AdvSet c;
+	int rc;
+	char *t = xmalloc(n);
+	memcpy(t, text, n);
+	if (which == 0) {
+		rc = instr_parse(&a, t, n, "fuzz", 0);
+		instr_free(&a);
+	} else if (which == 1) {
+		rc = beaver_parse(&b, t, n, "fuzz");
+		beaver_free(&b);
+	} else {
+		rc = advbench_parse(&c, t, n, "fuzz");
+		advbench_free(&c);
+	}
+	free(t);
+	return rc;
+}
+
+/* Every prefix and 3000 random mutations of each fixture: each parse returns 0, or -1 with a
+ * message naming the input; never a crash (this test runs under ASan/UBSan in CI). */
+static void test_fuzz(void)
+{
+	const char *fx[] = { FIX "instr.json", FIX "instr.jsonl", FIX "beavertails.jsonl",
+			     FIX "advbench.csv" };
+	const int kind[] = { 0, 0, 1, 2 };
+	const char alphabet[] = "\"{}[],:\\\n\r 0aé\xff\xc3";
+	Rng rng;
+	rng_init(&rng, 1234, 0);
+	for (size_t f = 0; f < sizeof fx / sizeof fx[0]; f++) {
+		size_t n;
+		char *orig = file_read_all(fx[f], &n);
+		char *buf = xmalloc(n + 16);
+		int bad = 0, ok = 0;
+		for (size_t k = 0; k <= n; k++) {      /* truncations: no NUL at the end */
+			memcpy(buf, orig, k);
+			int rc = parse_any(kind[f], buf, k);
+			bad += !(rc == 0 || (rc == -1 && strstr(err_msg(), "fuzz")));
+		}
+		for (int it = 0; it < 3000; it++) {
+			size_t m = n;
+			memcpy(buf, orig, n);
+			for (int e = 1 + (int)rng_below(&rng, 3); e > 0; e--) {
+				size_t at = rng_below(&rng, (uint32_t)m);
+				char ch = rng_below(&rng, 4) ? alphabet[rng_below(&rng, sizeof alphabet - 1)]
+							     : (char)rng_below(&rng, 256);
+				int op = (int)rng_below(&rng, 3);
+				if (op == 0) {
+					buf[at] = ch;
+				} else if (op == 1 && m + 1 < n + 16) {
+					memmove(buf + at + 1, buf + at, m - at);
+					buf[at] = ch;
+					m++;
+				} else if (m > 1) {
+					memmove(buf + at, buf + at + 1, m - at - 1);
+					m--;
+				}
+			}
+			int rc = parse_any(kind[f], buf, m);
+			ok += rc == 0;
+			bad += !(rc == 0 || (rc == -1 && strstr(err_msg(), "fuzz")));
+		}
+		if (!harness_report(bad == 0, __FILE__, __LINE__, "fuzzed input: 0, or -1 with a message"))
+			fprintf(stderr, "     %s: %d bad outcomes\n", fx[f], bad);
+		CHECK(ok > 0 && ok < 3000);            /* both outcomes were exercised */
+		free(buf), free(orig);
+	}
+}
+
 /* ---- prompt template ---- */
 
 static void test_prompt(void)
@@ -463,6 +559,8 @@ int main(void)
 	test_instr_roundtrip();
 	test_beaver();
 	test_advbench();
+	test_python_reads_ours();
+	test_fuzz();
 	test_prompt();
 	rmdir(tmpdir);
 	return test_summary();

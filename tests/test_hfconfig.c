@@ -3,6 +3,7 @@
  * names the file and the field), and write -> read round trips. */
 #include "harness.h"
 #include "hfconfig.h"
+#include "rng.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -386,6 +387,99 @@ static void test_roundtrip(void)
 	free(p);
 }
 
+/* Python's json (what transformers' from_pretrained reads config.json with) sees the types
+ * transformers expects: ints as int, floats as float, lists, null, sorted keys. */
+static void test_python_types(void)
+{
+	ModelConfig c;
+	config_default(&c);
+	c.arch = ARCH_QWEN2, c.qkv_bias = 1, c.tie_word_embeddings = 1;
+	c.hidden_size = 32, c.intermediate_size = 64, c.num_hidden_layers = 2;
+	c.num_attention_heads = 4, c.num_key_value_heads = 2, c.head_dim = 8;
+	c.vocab_size = 50, c.max_position_embeddings = 128;
+	c.n_eos = 2, c.eos_token_ids[0] = 2, c.eos_token_ids[1] = 3;
+	char *p = path_join(tmpdir, "py-config.json");
+	CHECK_INT(config_save(&c, p), 0);
+	char *cmd = xasprintf("python3 -c 'import json, sys\n"
+		"d = json.load(open(sys.argv[1]))\n"
+		"ints = [\"hidden_size\", \"intermediate_size\", \"num_hidden_layers\", \"num_attention_heads\",\n"
+		"        \"num_key_value_heads\", \"head_dim\", \"vocab_size\", \"max_position_embeddings\"]\n"
+		"ok = all(type(d[k]) is int for k in ints)\n"
+		"ok &= type(d[\"rope_theta\"]) is float and d[\"rope_theta\"] == 10000.0\n"
+		"ok &= type(d[\"rms_norm_eps\"]) is float and d[\"rms_norm_eps\"] == 1e-6\n"
+		"ok &= d[\"architectures\"] == [\"Qwen2ForCausalLM\"] and d[\"model_type\"] == \"qwen2\"\n"
+		"ok &= d[\"tie_word_embeddings\"] is True and d[\"rope_scaling\"] is None\n"
+		"ok &= d[\"bos_token_id\"] is None and d[\"eos_token_id\"] == [2, 3]\n"
+		"ok &= d[\"torch_dtype\"] == \"float32\" and d[\"hidden_act\"] == \"silu\"\n"
+		"ok &= list(d) == sorted(d)\n"
+		"sys.exit(0 if ok else 1)' %s", p);
+	CHECK_INT(system(cmd), 0);
+	unlink(p);
+	free(cmd), free(p);
+}
+
+/* Every prefix and 3000 random mutations of each fixture: config_parse returns -1 with a
+ * message naming the input, or 0 with a config that validates and survives write -> read. */
+static void test_fuzz(void)
+{
+	const char *fx[] = { FIX "llama2-7b.json", FIX "qwen2-0.5b.json", FIX "llama-tf5.json" };
+	const char alphabet[] = "\"{}[],:\\-.e0129 \nnul\xff";
+	Rng rng;
+	rng_init(&rng, 99, 0);
+	for (size_t f = 0; f < sizeof fx / sizeof fx[0]; f++) {
+		size_t n;
+		char *orig = file_read_all(fx[f], &n);
+		int bad = 0, ok = 0, total = 0;
+		for (int it = -(int)n - 1; it < 3000; it++, total++) {
+			char *buf = xmalloc(n + 4);
+			size_t m = n;
+			memcpy(buf, orig, n);
+			if (it < 0) {
+				m = (size_t)(-it - 1);     /* truncation to m bytes */
+			} else {
+				for (int e = 1 + (int)rng_below(&rng, 3); e > 0; e--) {
+					size_t at = rng_below(&rng, (uint32_t)m);
+					int op = (int)rng_below(&rng, 3);
+					char ch = alphabet[rng_below(&rng, sizeof alphabet - 1)];
+					if (op == 0) {
+						buf[at] = ch;
+					} else if (op == 1 && m < n + 4) {
+						memmove(buf + at + 1, buf + at, m - at);
+						buf[at] = ch;
+						m++;
+					} else if (m > 1) {
+						memmove(buf + at, buf + at + 1, m - at - 1);
+						m--;
+					}
+				}
+			}
+			char *exact = xmalloc(m);   /* ASan sees any read past the end */
+			memcpy(exact, buf, m);
+			ModelConfig c, d;
+			int rc = config_parse(&c, exact, m, "fuzz");
+			if (rc == 0) {
+				ok++;
+				char *text = config_to_json(&c);
+				bad += config_validate(&c, NULL, 0) != 0 ||
+				       config_parse(&d, text, strlen(text), "again") != 0 ||
+				       d.hidden_size != c.hidden_size || d.rope_theta != c.rope_theta;
+				free(text);
+			} else {
+				bad += !(rc == -1 && strstr(err_msg(), "fuzz"));
+			}
+			free(exact), free(buf);
+		}
+		if (!harness_report(bad == 0, __FILE__, __LINE__, "fuzzed config: -1 with a message, or a valid config"))
+			fprintf(stderr, "     %s: %d bad outcomes\n", fx[f], bad);
+		CHECK(ok > 0 && ok < total);
+		free(orig);
+	}
+	ModelConfig c;
+	const char nul[] = LLAMA "}\0";                   /* a NUL after the object is not space */
+	CHECK_INT(config_parse(&c, nul, sizeof nul - 1, "nul"), -1);
+	CHECK_CONTAINS(err_msg(), "nul:1: text after the JSON object");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -398,6 +492,8 @@ int main(void)
 	test_accepted_variants();
 	test_malformed();
 	test_roundtrip();
+	test_python_types();
+	test_fuzz();
 	rmdir(tmpdir);
 	return test_summary();
 }
