@@ -174,6 +174,11 @@ static int parse_config(AdapterConfig *c, const cJSON *root, const char *path)
 {
 	if (!cJSON_IsObject(root))
 		return err_set("%s: not a JSON object", path);
+	/* cJSON keeps duplicate keys and finds the first, Python's json the last: refuse */
+	for (const cJSON *a = root->child; a; a = a->next)
+		for (const cJSON *b = a->next; b; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return err_set("%s: key \"%s\" appears twice", path, a->string);
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "peft_type");
 	if (!cJSON_IsString(j))
 		return err_set("%s: peft_type is missing or not a string", path);
@@ -359,7 +364,9 @@ static int load_module(AdapterModule *m, const StTensor *A, const StTensor *B, i
 static int load_tensors(Adapter *ad, const Safetensors *st, const char *path)
 {
 	int ret = -1, n = st->n;
-	KeyRef *refs = xcalloc((size_t)(n ? n : 1), sizeof *refs);
+	if (n == 0)
+		return err_set("%s: no lora_A/lora_B tensors", path);
+	KeyRef *refs = xcalloc((size_t)n, sizeof *refs);
 	for (int i = 0; i < n; i++) {
 		const char *key = st->tensors[i].name;
 		refs[i].t = &st->tensors[i];
@@ -376,7 +383,7 @@ static int load_tensors(Adapter *ad, const Safetensors *st, const char *path)
 		}
 	}
 	qsort(refs, (size_t)n, sizeof *refs, cmp_keyref);
-	ad->mods = xcalloc((size_t)(n ? n : 1), sizeof(AdapterModule));
+	ad->mods = xcalloc((size_t)n, sizeof(AdapterModule));
 	for (int i = 0; i < n;) {
 		int pair = i + 1 < n && strcmp(refs[i].module, refs[i + 1].module) == 0;
 		if (!pair) {
