@@ -1,0 +1,42 @@
+/* tok_internal.h: small containers shared by the tokenizer files (tokenizer.c, tok_*.c,
+ * bpe_train.c). Not a public interface. */
+#ifndef ASFT_TOK_INTERNAL_H
+#define ASFT_TOK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Growable byte buffer; p is NUL-terminated after every append (when cap > 0). */
+typedef struct {
+	char *p;
+	size_t n, cap;
+} TokBuf;
+
+void tokbuf_reserve(TokBuf *b, size_t extra);
+void tokbuf_put(TokBuf *b, const void *s, size_t n);
+void tokbuf_putc(TokBuf *b, char c);
+void tokbuf_put_utf8(TokBuf *b, uint32_t cp);
+void tokbuf_free(TokBuf *b);
+
+/* utf8_next: decodes the (valid) UTF-8 character at s[0..n), returns its byte length and stores
+ * the code point in *cp. Input must have been validated. */
+size_t tok_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* String -> int32 hash map with open addressing; keys are copied. */
+typedef struct {
+	char **keys;
+	uint32_t *klen;
+	int32_t *vals;
+	size_t cap, n;
+} TokStrMap;
+
+void strmap_init(TokStrMap *m, size_t expect);
+/* put: inserts or overwrites; returns 1 if the key was new, 0 if it existed. */
+int strmap_put(TokStrMap *m, const char *k, size_t klen, int32_t v);
+/* get: the value, or -1 when absent. */
+int32_t strmap_get(const TokStrMap *m, const char *k, size_t klen);
+void strmap_free(TokStrMap *m);
+
+uint64_t tok_hash_bytes(const void *p, size_t n);
+
+#endif
