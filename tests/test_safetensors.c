@@ -7,6 +7,7 @@
  *   test_safetensors --write-for-python DIR     writes DIR/f32.safetensors, bf16..., sharded/
  *   test_safetensors --read-from-python FILE    checks the values of the Python-written file */
 #include "harness.h"
+#include "rng.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -131,10 +132,10 @@ static void test_bf16(void)
 	CHECK_INT(bad, 0);
 	/* against the definition: the nearer of the two neighbours, ties to even */
 	int bad2 = 0;
-	uint64_t s = 88172645463325252ull;
+	Rng rng;
+	rng_init(&rng, 1, 0);
 	for (int i = 0; i < 100000; i++) {
-		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-		uint32_t x = (uint32_t)s & 0x7F7FFFFFu;             /* finite, positive */
+		uint32_t x = (uint32_t)rng_u64(&rng) & 0x7F7FFFFFu;     /* finite, positive */
 		uint32_t lo = x >> 16, rem = x & 0xFFFF;
 		uint32_t want = rem > 0x8000 || (rem == 0x8000 && (lo & 1)) ? lo + 1 : lo;
 		bad2 += st_f32_to_bf16(bitsf(x)) != want;
@@ -229,11 +230,10 @@ static void test_roundtrip_bf16(void)
 {
 	enum { N = 1000 };
 	float x[N], back[N];
-	uint64_t s = 12345;
-	for (int i = 0; i < N; i++) {
-		s = s * 6364136223846793005ull + 1442695040888963407ull;
-		x[i] = bitsf((uint32_t)(s >> 32) & 0xBF7FFFFFu);  /* finite, both signs */
-	}
+	Rng rng;
+	rng_init(&rng, 2, 0);
+	for (int i = 0; i < N; i++)
+		x[i] = bitsf((uint32_t)rng_u64(&rng) & 0xBF7FFFFFu);    /* finite, both signs */
 	x[0] = bitsf(0x3F808000), x[1] = bitsf(0x3F818000), x[2] = NAN, x[3] = -INFINITY;
 	int64_t sh[2] = {10, 100};
 	StWriter *w = st_writer_new();
@@ -437,6 +437,74 @@ static void test_malformed(void)
 	CHECK_INT(st.n, 3);
 	st_close(&st);
 	free(p);
+}
+
+/* Mutation fuzzing: random edits of a valid file's header (JSON punctuation, digits, minus
+ * signs, random bytes), of its length field, and truncations. st_open must either succeed with
+ * every tensor inside the file (all of them are read) or fail with one line naming the file. */
+static void test_fuzz(void)
+{
+	float a[6] = {1, 2, 3, 4, 5, 6};
+	int64_t s23[2] = {2, 3}, s4[1] = {4};
+	StWriter *w = st_writer_new();
+	CHECK_INT(st_writer_add(w, "alpha", ST_F32, a, 2, s23), 0);
+	CHECK_INT(st_writer_add(w, "beta", ST_BF16, a, 1, s4), 0);
+	CHECK_INT(st_writer_add(w, "gamma", ST_F32, a + 2, 1, s4), 0);
+	CHECK_INT(st_writer_meta(w, "k", "v"), 0);
+	char *path = path_join(tdir, "fuzz.safetensors");
+	CHECK_INT(st_writer_save(w, path), 0);
+	st_writer_free(w);
+	size_t len;
+	unsigned char *orig = (unsigned char *)file_read_all(path, &len), *buf = xmalloc(len);
+	uint64_t hlen;
+	memcpy(&hlen, orig, 8);
+	static const char pick[] = "0123456789-[]{}\",: .eE\\";
+	Rng rng;
+	rng_init(&rng, 3, 0);
+	int ok = 0, failed = 0, badmsg = 0;
+	float out[8];
+	for (int it = 0; it < 3000; it++) {
+		memcpy(buf, orig, len);
+		size_t n = len;
+		int edits = 1 + (int)rng_below(&rng, 3);
+		for (int e = 0; e < edits; e++) {
+			uint32_t kind = rng_below(&rng, 10);
+			size_t at = 8 + rng_below(&rng, (uint32_t)hlen);
+			if (kind < 6)
+				buf[at] = (unsigned char)pick[rng_below(&rng, sizeof pick - 1)];
+			else if (kind < 8)
+				buf[at] = (unsigned char)rng_u64(&rng);
+			else if (kind == 8)
+				buf[rng_below(&rng, 8)] = (unsigned char)rng_u64(&rng);
+			else
+				n = rng_below(&rng, (uint32_t)len + 1);
+		}
+		if (file_write_atomic(path, buf, n) != 0) {
+			CHECK(0);
+			break;
+		}
+		Safetensors st;
+		if (st_open(&st, path) == 0) {
+			ok++;
+			for (int i = 0; i < st.n; i++) {
+				const StTensor *t = &st.tensors[i];
+				volatile unsigned sum = 0;
+				for (size_t b = 0; b < t->nbytes; b++)
+					sum += ((const unsigned char *)t->data)[b];
+				if ((t->dtype == ST_F32 || t->dtype == ST_BF16) && t->numel <= 8)
+					st_read_f32(t, out);
+			}
+			st_close(&st);
+		} else {
+			failed++;
+			badmsg += strncmp(err_msg(), path, strlen(path)) != 0 ||
+				  strchr(err_msg(), '\n') != NULL;
+		}
+	}
+	printf("fuzz: 3000 mutated files, %d opened, %d rejected\n", ok, failed);
+	CHECK(ok > 0 && failed > 2000);
+	CHECK_INT(badmsg, 0);
+	free(orig), free(buf), free(path);
 }
 
 /* Pieces of a sharded folder written by hand, so each index rule gets its own bad index. */
@@ -734,6 +802,7 @@ int main(int argc, char **argv)
 	test_roundtrip_bf16();
 	test_read_dtypes();
 	test_malformed();
+	test_fuzz();
 	test_index_errors();
 	test_sharded();
 	char *cmd = xasprintf("rm -rf %s", tdir);
