@@ -208,6 +208,7 @@ static int parse_config(AdapterConfig *c, const cJSON *root, const char *path)
 	static const char *const unsupported[] = {
 		"fan_in_fan_out", "use_dora", "lora_bias", "rank_pattern", "alpha_pattern",
 		"layers_to_transform", "layers_pattern", "modules_to_save", "exclude_modules",
+		"layer_replication", "trainable_token_indices",
 	};
 	for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
 		j = cJSON_GetObjectItemCaseSensitive(root, unsupported[i]);

@@ -8,7 +8,8 @@
  * with use_rslora), as PEFT's LoraLayer.
  * Supported: plain LoRA (bias "none", fan_in_fan_out false, no DoRA, one rank and alpha for all
  * modules). Configs that ask for anything else (rank_pattern, alpha_pattern, layers_to_transform,
- * modules_to_save, exclude_modules, lora_bias, use_dora) are rejected with an error naming the
+ * modules_to_save, exclude_modules, lora_bias, use_dora, layer_replication,
+ * trainable_token_indices) are rejected with an error naming the
  * field rather than silently loaded wrong. adapter_model.bin (pickle) is not read. */
 #ifndef ASFT_ADAPTER_H
 #define ASFT_ADAPTER_H

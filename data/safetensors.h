@@ -111,6 +111,7 @@ void st_writer_free(StWriter *w);
  * st_shard_writer_new never returns NULL; the others return 0 ok, -1 with err_set (unknown
  * name, piece out of range, call out of order, tensors left unwritten at finish, I/O). */
 typedef struct StShardWriter StShardWriter;
+#define ST_HF_SHARD_BYTES 5000000000ull     /* transformers' default max_shard_size "5GB" */
 StShardWriter *st_shard_writer_new(const char *dir, size_t max_shard_bytes);
 int st_shard_writer_plan(StShardWriter *w, const char *name, StDtype out_dtype, int ndim,
 			 const int64_t *shape);     /* out_dtype ST_F32 or ST_BF16 */

@@ -330,6 +330,28 @@ static void test_errors(void)
 	CHECK_CONTAINS(err_msg(), "only adapter_model.bin (a pickle) is present");
 	free(bin), free(w), free(d);
 
+	/* a config as PEFT 0.10 writes it (every field it saves) */
+	d = make_folder("peft010", "{\n  \"alpha_pattern\": {},\n  \"auto_mapping\": null,\n"
+			"  \"base_model_name_or_path\": \"meta-llama/Llama-2-7b-hf\",\n  \"bias\": \"none\",\n"
+			"  \"fan_in_fan_out\": false,\n  \"inference_mode\": true,\n"
+			"  \"init_lora_weights\": true,\n  \"layer_replication\": null,\n"
+			"  \"layers_pattern\": null,\n  \"layers_to_transform\": null,\n"
+			"  \"loftq_config\": {},\n  \"lora_alpha\": 16,\n  \"lora_dropout\": 0.05,\n"
+			"  \"megatron_config\": null,\n  \"megatron_core\": \"megatron.core\",\n"
+			"  \"modules_to_save\": null,\n  \"peft_type\": \"LORA\",\n  \"r\": 4,\n"
+			"  \"rank_pattern\": {},\n  \"revision\": null,\n"
+			"  \"target_modules\": [\n    \"v_proj\",\n    \"q_proj\"\n  ],\n"
+			"  \"task_type\": \"CAUSAL_LM\",\n  \"use_dora\": false,\n  \"use_rslora\": false\n}\n",
+			good, 2);
+	CHECK_INT(adapter_load(&a, d), 0);
+	CHECK_STR(a.cfg.base_model, "meta-llama/Llama-2-7b-hf");
+	CHECK_CLOSE(adapter_scaling(&a.cfg), 4.0, 0, 0);
+	CHECK_CLOSE(a.cfg.lora_dropout, 0.05, 0, 0);
+	CHECK(a.n_mods == 1 && a.mods[0].in == 16 && a.mods[0].out == 16 && a.mods[0].layer == 0);
+	adapter_free(&a);
+	free(d);
+	BAD_FOLDER(CFG(",\"layer_replication\":[[0,2]]"), good, 2, "layer_replication is set");
+
 	/* all-linear and regex configs load */
 	d = make_folder("alllinear", "{\"peft_type\":\"LORA\",\"r\":4,\"target_modules\":\"all-linear\","
 			"\"task_type\":null,\"rank_pattern\":{},\"use_dora\":false}", good, 2);
