@@ -390,8 +390,12 @@ static int write_tables(H5Store *out, const DirSummary *sum, const double *lay_d
 	}
 	if (rc == 0) rc = h5s_attr_set_f64(out, "/", "global_norm", sum->global_norm);
 	if (rc == 0) rc = h5s_attr_set_f64(out, "/", "selected_norm", sum->selected_norm);
-	if (rc == 0) rc = h5s_attr_set_str(out, "/", "base", o->base_dir);
-	if (rc == 0) rc = h5s_attr_set_str(out, "/", "aligned", o->aligned_dir);
+	/* absolute paths, so asft-perturb --direction works from any directory */
+	char *rb = realpath(o->base_dir, NULL), *ra = realpath(o->aligned_dir, NULL);
+	if (rc == 0) rc = h5s_attr_set_str(out, "/", "base", rb ? rb : o->base_dir);
+	if (rc == 0) rc = h5s_attr_set_str(out, "/", "aligned", ra ? ra : o->aligned_dir);
+	free(rb);
+	free(ra);
 	if (rc == 0) rc = h5s_attr_set_str(out, "/", "modules", o->modules);
 	if (rc == 0) rc = h5s_attr_set_i64(out, "/", "topk", o->topk);
 	if (rc == 0) rc = h5s_attr_set_i64(out, "/", "n_tensors", sum->n_tensors);
