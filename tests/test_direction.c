@@ -509,6 +509,7 @@ static void test_perturb_layer(void)
 	free(kind);
 	float *r0 = read_dir(h, "random0", D1, &n);
 	h5s_close(h);
+	perturb_summary_free(&sum);
 
 	/* the same seed reproduces bitwise; another seed differs; a different kind list leaves
 	 * random0 unchanged (streams are keyed by tensor and slot) */
