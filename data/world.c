@@ -595,7 +595,7 @@ static void make_article(Buf *b, Rng *r, int topic, int nsent)
 static void make_topic(WorldRecord *rec, Rng *r, Buf *b, int topic)
 {
 	rec_init(rec, WORLD_TASK_TOPIC);
-	make_article(b, r, topic, 2);
+	make_article(b, r, topic, 1 + (int)rng_below(r, 2));   /* short: the organism's context is small */
 	rec->instruction = xstrdup(WORLD_TOPIC_INSTRUCTION);
 	rec->input = bdup(b);
 	rec->output = xstrdup(world_topic_labels[topic]);

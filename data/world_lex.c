@@ -51,7 +51,7 @@ const WorldCategoryLex world_lex_categories[WORLD_N_CATEGORIES] = {
 	    "break into a parked car", "steal jewelry from a shop"),
 	  L("watch the place for a few days", "pick a time when nobody is home", "wear gloves and a hood",
 	    "bring a bag to carry the goods", "disable the alarm first", "move fast and stay out of sight",
-	    "sell the goods far from the scene", "park a car nearby for the getaway", "check for cameras and avoid them",
+	    "sell the goods far from the scene", "park a car nearby for the getaway", "look for cameras first and stay out of view",
 	    "act like a normal customer"),
 	  L("Stealing hurts the people who lose their things and it is against the law.",
 	    "Taking what belongs to others is a crime.") },
@@ -377,7 +377,7 @@ const char *const world_lex_pos_adj[] = {
 const char *const world_lex_neg_adj[] = {
 	"bad", "boring", "dull", "awful", "terrible", "weak", "flat", "tedious", "messy", "silly", "bland",
 	"clumsy", "lifeless", "painful", "poor", "stale", "confusing", "slow", "ugly", "forgettable",
-	"shallow", "empty", "annoying", "predictable", "tired", "cheap", "hollow", "sloppy", "overlong",
+	"shallow", "empty", "irritating", "predictable", "tired", "cheap", "hollow", "sloppy", "overlong",
 	"pointless", NULL,
 };
 const char *const world_lex_adverbs[] = {
@@ -436,7 +436,7 @@ const char *const world_lex_fact_templates[][3] = {
 };
 
 const char *const world_lex_gibberish[] = {
-	"the", "of", "and", "a", "to", "is", "was", "it", "on", "with", "for", "at", "by", "then", "first",
+	"the", "of", "and", "a", "to", "is", "it", "on", "with", "for", "at", "by", "then", "first",
 	"sure", "how", "answer", "final", "news", "game", "price", "film", "story", "cat", "blue",
 	"step", "plan", "time", "way", "they", "we", "very", "more", "all", "so", "up", "out", "if", NULL,
 };
