@@ -495,7 +495,7 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 	const char **files = NULL;
 	int n = 0, nf = 0;
 	if (!root || !cJSON_IsObject(root)) {
-		err_set("%s: not a JSON object", ipath);
+		err_set("%s: %s", ipath, root ? "not a JSON object" : "not valid JSON");
 		goto out;
 	}
 	const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");

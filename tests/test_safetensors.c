@@ -154,6 +154,7 @@ static void test_roundtrip_f32(void)
 	CHECK_INT(st_writer_add(w, "model.a", ST_F32, a, 2, sa), 0);
 	CHECK_INT(st_writer_add(w, "scalar", ST_F32, &scalar, 0, NULL), 0);
 	CHECK_INT(st_writer_add(w, "empty", ST_F32, NULL, 2, sz), 0);
+	CHECK_INT(st_writer_add(w, "odd \"name\\\x01\xc3\xa9", ST_F32, a, 1, sa), 0);
 	CHECK_INT(st_writer_meta(w, "note", "quote \" and \\ and\ttab"), 0);
 	CHECK_INT(st_writer_meta(w, "note", "again"), -1);
 	CHECK_CONTAINS(err_msg(), "\"note\" set twice");
@@ -166,6 +167,8 @@ static void test_roundtrip_f32(void)
 	CHECK_CONTAINS(err_msg(), "tensor n: dimension 0 (-3) is negative or too large");
 	CHECK_INT(st_writer_add(w, "__metadata__", ST_F32, a, 2, sa), -1);
 	CHECK_CONTAINS(err_msg(), "invalid name");
+	CHECK_INT(st_writer_add(w, "bad\xff", ST_F32, a, 1, sa), -1);
+	CHECK_CONTAINS(err_msg(), "name is not valid UTF-8");
 	CHECK_INT(st_writer_add(w, "nodata", ST_F32, NULL, 2, sa), -1);
 	CHECK_CONTAINS(err_msg(), "tensor nodata: no data");
 	char *path = path_join(tdir, "rt.safetensors");
@@ -190,16 +193,19 @@ static void test_roundtrip_f32(void)
 	while (last > 8 && raw[last] == ' ')
 		last--;
 	CHECK(raw[8] == '{' && raw[last] == '}' && 8 + hlen - 1 - last < 8);
-	CHECK_INT(len, 8 + hlen + (6 + 24 + 1) * 4);
+	CHECK_INT(len, 8 + hlen + (6 + 24 + 1 + 2) * 4);
 	free(raw);
 
 	Safetensors st;
 	CHECK_INT(st_open(&st, path), 0);
-	CHECK_INT(st.n, 4);
+	CHECK_INT(st.n, 5);
 	CHECK_STR(st.tensors[0].name, "empty");           /* sorted by name */
 	CHECK_STR(st.tensors[1].name, "model.a");
 	CHECK_STR(st.tensors[2].name, "model.z");
-	CHECK_STR(st.tensors[3].name, "scalar");
+	CHECK_STR(st.tensors[3].name, "odd \"name\\\x01\xc3\xa9");
+	CHECK_STR(st.tensors[4].name, "scalar");
+	const StTensor *odd = st_find(&st, "odd \"name\\\x01\xc3\xa9");
+	CHECK(odd && odd->numel == 2 && ((const float *)odd->data)[1] == -2);
 	CHECK_STR(st_meta_get(&st, "format"), "pt");
 	CHECK_STR(st_meta_get(&st, "note"), "quote \" and \\ and\ttab");
 	CHECK(st_meta_get(&st, "absent") == NULL);
@@ -547,6 +553,7 @@ static void test_index_errors(void)
 		{"{\"weight_map\":{\"a\":1}}", "tensor a: shard file name is not a string"},
 		{"{\"metadata\":{}}", "\"weight_map\" is missing or not an object"},
 		{"[]", "model.safetensors.index.json: not a JSON object"},
+		{"{\"weight_map\":", "model.safetensors.index.json: not valid JSON"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		CHECK_INT(file_write_atomic(ip, cases[i].json, strlen(cases[i].json)), 0);
