@@ -1,0 +1,352 @@
+/* generate.c: KV-cache inference and sampling (see generate.h). The layer maths is the same
+ * ops.c kernels as the training forward; only attention is different (queries against the
+ * cache, with each row's pad slots excluded), and only the last slot of each row goes through
+ * the final norm and lm_head. */
+#include "generate.h"
+#include "ops.h"
+#include "threads.h"
+#include "util.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GEN_ROWS 1024   /* token rows per forward chunk (bounds scratch memory) */
+
+void gen_params_default(GenParams *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_new = 64;
+	p->top_p = 1.0f;
+}
+
+void gen_free(Generator *g)
+{
+	if (!g)
+		return;
+	free(g->rng);
+	free(g->imem);
+	free(g->mem);
+	memset(g, 0, sizeof(*g));
+}
+
+int gen_init(Generator *g, Model *m, int B_max, int T_max)
+{
+	memset(g, 0, sizeof(*g));
+	if (B_max < 1 || T_max < 1)
+		return err_set("generate: %d rows of %d slots", B_max, T_max);
+	if (m->cfg.max_position_embeddings > 0 && T_max > m->cfg.max_position_embeddings)
+		return err_set("generate: %d positions (prompt + new tokens) exceed "
+			       "max_position_embeddings %d", T_max, m->cfg.max_position_embeddings);
+	g->m = m;
+	g->B_max = B_max;
+	g->T_max = T_max;
+	g->chunk = GEN_ROWS / B_max;
+	if (g->chunk < 1)
+		g->chunk = 1;
+	if (g->chunk > T_max)
+		g->chunk = T_max;
+	size_t M = (size_t)B_max * g->chunk, d = m->d, V = m->V, F = m->F;
+	size_t cache = (size_t)m->L * B_max * m->KV * T_max * m->hd;
+	int r = m->lora ? m->lora->r : 0;
+	g->M_max = (int)M;
+	g->lora_r = r;
+	struct { float **p; size_t n; } f[] = {
+		{ &g->kcache, cache }, { &g->vcache, cache }, { &g->x, M * d }, { &g->xn, M * d },
+		{ &g->rstd, M }, { &g->qkv, M * m->qkvd }, { &g->atty, M * m->qd },
+		{ &g->tmp, M * d }, { &g->gu, M * 2 * F }, { &g->hmid, M * F },
+		{ &g->lora_u, M * (size_t)r }, { &g->xl, B_max * d }, { &g->logits, B_max * V },
+		{ &g->scores, (size_t)B_max * m->H * T_max }, { &g->probs, B_max * V },
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		total += f[i].n;
+	g->mem = xmalloc(sizeof(float) * total);
+	float *p = g->mem;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		*f[i].p = f[i].n ? p : NULL;
+		p += f[i].n;
+	}
+	size_t ni = (size_t)B_max * T_max + 2 * M + B_max + (size_t)B_max * V;
+	g->imem = xmalloc(sizeof(int) * ni);
+	g->tok = g->imem;
+	g->pos = g->tok + (size_t)B_max * T_max;
+	g->rows_b = g->pos + M;
+	g->pad = g->rows_b + M;
+	g->order = g->pad + B_max;
+	g->rng = xcalloc(B_max, sizeof(Rng));
+	model_rope_reserve(m, T_max);
+	return 0;
+}
+
+/* ------------------------------------------------------------ attention over the cache */
+
+typedef struct {
+	Generator *g;
+	int l;
+	float *kc, *vc;   /* layer's cache */
+} AttnCtx;
+
+static float dot_f(const float *a, const float *b, int n)
+{
+	float acc[8] = { 0 };
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += a[i + j] * b[i + j];
+	float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* item = b * H + h: the step's n queries of row b, head h, against slots [pad_b, t]. */
+static void attn_items(void *ctx, long i0, long i1)
+{
+	AttnCtx *c = ctx;
+	Generator *g = c->g;
+	const Model *m = g->m;
+	int H = m->H, hd = m->hd, rep = m->H / m->KV, n = g->n;
+	float scale = 1.0f / sqrtf((float)hd);
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / H), h = (int)(it % H), kvh = h / rep;
+		const float *K = c->kc + (((size_t)b * m->KV + kvh) * g->T_max) * hd;
+		const float *Vc = c->vc + (((size_t)b * m->KV + kvh) * g->T_max) * hd;
+		float *sc = g->scores + (size_t)it * g->T_max;
+		for (int j = 0; j < n; j++) {
+			int row = b * n + j, t = g->t0 + j, s0 = g->pad[b];
+			const float *q = g->qkv + (size_t)row * m->qkvd + (size_t)h * hd;
+			float *o = g->atty + (size_t)row * m->qd + (size_t)h * hd;
+			memset(o, 0, sizeof(float) * hd);
+			if (t < s0)
+				continue;   /* a pad slot: its output is never used */
+			float mx = -FLT_MAX;
+			for (int s = s0; s <= t; s++) {
+				sc[s] = dot_f(q, K + (size_t)s * hd, hd) * scale;
+				if (sc[s] > mx)
+					mx = sc[s];
+			}
+			float sum = 0;
+			for (int s = s0; s <= t; s++) {
+				sc[s] = expf(sc[s] - mx);
+				sum += sc[s];
+			}
+			float inv = 1.0f / sum;
+			for (int s = s0; s <= t; s++) {
+				float w = sc[s] * inv;
+				const float *v = Vc + (size_t)s * hd;
+				for (int i = 0; i < hd; i++)
+					o[i] += w * v[i];
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------ one forward step */
+
+static void lora_inf(Generator *g, int mod, int l, float *out, int ldo, int col, const float *x,
+		     int M)
+{
+	const Model *m = g->m;
+	const Lora *lo = m->lora;
+	if (!lo || lo->merged || !(lo->targets & LORA_BIT(mod)))
+		return;
+	int in = lo->in[mod], r = lo->r;
+	lora_forward(out + col, ldo, g->lora_u, x, lo->A[mod] + (size_t)l * r * in,
+		     lo->B[mod] + (size_t)l * lo->out[mod] * r, M, in, lo->out[mod], r, lo->scale);
+}
+
+/* Runs slots [t0, t0 + n) of B rows; leaves the logits of slot t0 + n - 1 in g->logits. */
+static void gen_forward(Generator *g, int B, int t0, int n)
+{
+	Model *m = g->m;
+	const ParamTensors *w = &m->w;
+	int M = B * n, d = m->d, qkvd = m->qkvd, F = m->F, hd = m->hd, KV = m->KV;
+	float eps = (float)m->cfg.rms_norm_eps;
+	g->B = B;
+	g->t0 = t0;
+	g->n = n;
+	int *ids = g->rows_b;   /* the step's token ids, row-major (b, j) */
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < n; j++) {
+			int t = t0 + j, p = t - g->pad[b];
+			ids[b * n + j] = g->tok[(size_t)b * g->T_max + t];
+			g->pos[b * n + j] = p > 0 ? p : 0;
+		}
+	embedding_forward(g->x, ids, w->embed, M, d);
+	for (int l = 0; l < m->L; l++) {
+		rmsnorm_forward(g->xn, g->rstd, g->x, w->ln1 + (size_t)l * d, M, d, eps);
+		matmul_forward(g->qkv, g->xn, w->wqkv + (size_t)l * qkvd * d,
+			       w->bqkv ? w->bqkv + (size_t)l * qkvd : NULL, M, d, qkvd);
+		lora_inf(g, LORA_Q, l, g->qkv, qkvd, 0, g->xn, M);
+		lora_inf(g, LORA_K, l, g->qkv, qkvd, m->qd, g->xn, M);
+		lora_inf(g, LORA_V, l, g->qkv, qkvd, m->qd + m->kvd, g->xn, M);
+		rope_forward(g->qkv, g->pos, m->rope_cos, m->rope_sin, M, qkvd, m->H + KV, hd);
+		size_t lay = (size_t)l * g->B_max * KV * g->T_max * hd;
+		for (int b = 0; b < B; b++)
+			for (int j = 0; j < n; j++) {
+				const float *k = g->qkv + (size_t)(b * n + j) * qkvd + m->qd;
+				for (int kh = 0; kh < KV; kh++) {
+					size_t at = lay + (((size_t)b * KV + kh) * g->T_max + t0 + j) * hd;
+					memcpy(g->kcache + at, k + (size_t)kh * hd, sizeof(float) * hd);
+					memcpy(g->vcache + at, k + m->kvd + (size_t)kh * hd,
+					       sizeof(float) * hd);
+				}
+			}
+		AttnCtx ac = { g, l, g->kcache + lay, g->vcache + lay };
+		threads_for(attn_items, &ac, (long)B * m->H, 1);
+		matmul_forward(g->tmp, g->atty, w->wo + (size_t)l * d * m->qd,
+			       w->bo ? w->bo + (size_t)l * d : NULL, M, m->qd, d);
+		lora_inf(g, LORA_O, l, g->tmp, d, 0, g->atty, M);
+		residual_forward(g->x, g->x, g->tmp, (size_t)M * d);
+		rmsnorm_forward(g->xn, g->rstd, g->x, w->ln2 + (size_t)l * d, M, d, eps);
+		matmul_forward(g->gu, g->xn, w->wgu + (size_t)l * 2 * F * d, NULL, M, d, 2 * F);
+		lora_inf(g, LORA_GATE, l, g->gu, 2 * F, 0, g->xn, M);
+		lora_inf(g, LORA_UP, l, g->gu, 2 * F, F, g->xn, M);
+		swiglu_forward(g->hmid, g->gu, M, F);
+		matmul_forward(g->tmp, g->hmid, w->wdown + (size_t)l * d * F, NULL, M, F, d);
+		lora_inf(g, LORA_DOWN, l, g->tmp, d, 0, g->hmid, M);
+		residual_forward(g->x, g->x, g->tmp, (size_t)M * d);
+	}
+	for (int b = 0; b < B; b++)
+		memcpy(g->xl + (size_t)b * d, g->x + (size_t)(b * n + n - 1) * d, sizeof(float) * d);
+	rmsnorm_forward(g->xn, g->rstd, g->xl, w->norm, B, d, eps);
+	matmul_forward(g->logits, g->xn, w->lm_head, NULL, B, d, m->V);
+}
+
+/* ------------------------------------------------------------ sampling */
+
+static int cmp_desc(const void *a, const void *b, void *ctx)
+{
+	const float *v = ctx;
+	int i = *(const int *)a, j = *(const int *)b;
+	if (v[i] != v[j])
+		return v[i] > v[j] ? -1 : 1;
+	return i - j;
+}
+
+int gen_pick(const float *logits, int V, const GenParams *p, Rng *rng, float *probs, int *order)
+{
+	if (!(p->temperature > 0)) {
+		int best = 0;
+		for (int v = 1; v < V; v++)
+			if (logits[v] > logits[best])
+				best = v;
+		return best;
+	}
+	for (int v = 0; v < V; v++) {
+		probs[v] = logits[v] / p->temperature;
+		order[v] = v;
+	}
+	qsort_r(order, V, sizeof(int), cmp_desc, probs);
+	/* top-k: keep scores >= the k-th largest (ties at the threshold kept, as HF) */
+	int keep = V;
+	if (p->top_k > 0 && p->top_k < V) {
+		float thr = probs[order[p->top_k - 1]];
+		keep = p->top_k;
+		while (keep < V && probs[order[keep]] >= thr)
+			keep++;
+	}
+	/* softmax over the kept tokens, in descending order */
+	float mx = probs[order[0]];
+	double sum = 0;
+	for (int i = 0; i < keep; i++)
+		sum += exp((double)(probs[order[i]] - mx));
+	/* top-p: HF sorts ascending and drops tokens while the cumulative mass <= 1 - top_p;
+	 * descending, that keeps the shortest prefix whose mass reaches top_p (at least one) */
+	if (p->top_p < 1.0f) {
+		double cum = 0;
+		int k = 0;
+		while (k < keep) {
+			cum += exp((double)(probs[order[k]] - mx)) / sum;
+			k++;
+			if (cum >= p->top_p)
+				break;
+		}
+		keep = k;
+		sum = 0;
+		for (int i = 0; i < keep; i++)
+			sum += exp((double)(probs[order[i]] - mx));
+	}
+	double u = rng_uniform(rng) * sum, acc = 0;
+	for (int i = 0; i < keep; i++) {
+		acc += exp((double)(probs[order[i]] - mx));
+		if (u < acc)
+			return order[i];
+	}
+	return order[keep - 1];
+}
+
+static int is_eos(const ModelConfig *c, int tok)
+{
+	for (int i = 0; i < c->n_eos; i++)
+		if (c->eos_token_ids[i] == tok)
+			return 1;
+	return 0;
+}
+
+int gen_run(Generator *g, const int *const *prompts, const int *lens, int B,
+	    const GenParams *p, int *out, int *out_len)
+{
+	Model *m = g->m;
+	if (B < 1 || B > g->B_max)
+		return err_set("generate: %d prompts, the generator holds 1..%d", B, g->B_max);
+	if (p->max_new < 1)
+		return err_set("generate: max_new %d, expected >= 1", p->max_new);
+	if (!(p->temperature >= 0) || p->top_k < 0 || !(p->top_p > 0 && p->top_p <= 1))
+		return err_set("generate: temperature %g (>= 0), top_k %d (>= 0), top_p %g (in (0, 1])",
+			       p->temperature, p->top_k, p->top_p);
+	if (m->lora && !m->lora->merged && m->lora->r > g->lora_r)
+		return err_set("generate: the adapter (r %d) was attached after gen_init", m->lora->r);
+	int Tp = 0;
+	for (int b = 0; b < B; b++) {
+		if (lens[b] < 1)
+			return err_set("generate: prompt %d is empty", b);
+		if (lens[b] > Tp)
+			Tp = lens[b];
+		for (int i = 0; i < lens[b]; i++)
+			if (prompts[b][i] < 0 || prompts[b][i] >= m->V)
+				return err_set("generate: prompt %d: token %d at %d is outside the "
+					       "vocabulary [0, %d)", b, prompts[b][i], i, m->V);
+	}
+	if (Tp + p->max_new > g->T_max)
+		return err_set("generate: longest prompt %d + max_new %d exceeds %d slots", Tp,
+			       p->max_new, g->T_max);
+	int T = g->T_max;
+	for (int b = 0; b < B; b++) {
+		g->pad[b] = Tp - lens[b];
+		for (int t = 0; t < g->pad[b]; t++)
+			g->tok[(size_t)b * T + t] = 0;
+		memcpy(g->tok + (size_t)b * T + g->pad[b], prompts[b], sizeof(int) * lens[b]);
+		memcpy(out + (size_t)b * T, prompts[b], sizeof(int) * lens[b]);
+		out_len[b] = lens[b];
+		rng_init(&g->rng[b], p->seed, (uint64_t)b);
+	}
+	for (int t0 = 0; t0 < Tp; t0 += g->chunk) {
+		int n = Tp - t0 < g->chunk ? Tp - t0 : g->chunk;
+		gen_forward(g, B, t0, n);
+	}
+	unsigned char done[B];
+	memset(done, 0, sizeof(done));
+	int live = B;
+	for (int step = 0; step < p->max_new && live > 0; step++) {
+		if (step > 0)
+			gen_forward(g, B, Tp + step - 1, 1);
+		for (int b = 0; b < B; b++) {
+			int tok = 0;
+			if (!done[b]) {
+				tok = gen_pick(g->logits + (size_t)b * m->V, m->V, p, &g->rng[b],
+					       g->probs + (size_t)b * m->V,
+					       g->order + (size_t)b * m->V);
+				out[(size_t)b * T + out_len[b]++] = tok;
+				if (!p->ignore_eos && is_eos(&m->cfg, tok)) {
+					done[b] = 1;
+					live--;
+				}
+			}
+			g->tok[(size_t)b * T + Tp + step] = tok;
+		}
+	}
+	return 0;
+}
