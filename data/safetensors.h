@@ -102,7 +102,8 @@ void st_writer_free(StWriter *w);
  * every shard's header is known at begin, so each shard is created at its final size under a
  * temporary name and pieces are pwrite()n in place.
  * Shards: a new shard starts when the next tensor would take the current one past
- * max_shard_bytes (a tensor larger than that gets a shard of its own). Files are named
+ * max_shard_bytes (0 = no limit; a tensor larger than the limit gets a shard of its own).
+ * Files are named
  * model-00001-of-00003.safetensors ... plus model.safetensors.index.json {"metadata":
  * {"total_size": bytes}, "weight_map": {...}}; when everything fits in one shard the result is
  * a plain model.safetensors and no index (as transformers does). Within a shard tensors are
