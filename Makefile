@@ -56,13 +56,14 @@ LIB_SRC := $(wildcard kernels/*.c data/*.c analysis/*.c)
 TOOL_SRC := $(wildcard experiments/asft-*.c)
 TOOLLIB_SRC := $(filter-out $(TOOL_SRC),$(wildcard experiments/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/version.o
 TOOLLIB_OBJ := $(TOOLLIB_SRC:%.c=$(BUILD)/obj/%.o)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRC:experiments/%.c=$(BUILD)/bin/%)
-TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzz_%)
 LIB := $(BUILD)/libasft.a
 TOOLLIB := $(BUILD)/libasft_tools.a
 
@@ -103,6 +104,26 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJ) $(TOOLLIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
+# Fuzz targets (tests/fuzz/fuzz_NAME.c define LLVMFuzzerTestOneInput). In `make test` each is
+# linked with tests/fuzz/replay.c into test_fuzz_NAME, which replays its seed corpus plus fixed
+# mutations of it; `make fuzz F=NAME [SECS=60]` runs real libFuzzer with clang (ASan + UBSan).
+$(BUILD)/tests/test_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(TOOLLIB) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+FUZZ_CC ?= clang
+SECS ?= 60
+fuzz:
+	@test -n "$(F)" || { echo "usage: make fuzz F=NAME [SECS=60]  (NAME from tests/fuzz/fuzz_NAME.c)"; exit 2; }
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
+		SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libasft.a
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Ikernels -Idata \
+		-Ianalysis -Iexperiments $(DEP_CFLAGS) tests/fuzz/fuzz_$(F).c build/fuzz/libasft.a \
+		$(LIBS_ALL) -o build/fuzz/fuzz_$(F)
+	@mkdir -p build/fuzz/corpus_$(F)
+	build/fuzz/fuzz_$(F) -max_total_time=$(SECS) build/fuzz/corpus_$(F) tests/fuzz/corpus/$(F)
+
 tools: $(TOOLS)
 tests: $(TESTS) $(TOOLS)
 
@@ -128,7 +149,7 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 FORCE:
-.PHONY: all tools tests test deps bench clean help FORCE
+.PHONY: all tools tests test deps bench fuzz clean help FORCE
 .SECONDARY:
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)
