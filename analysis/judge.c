@@ -84,6 +84,7 @@ static const char *const label_names[JUDGE_N_LABELS] = { "harmful", "refusal", "
 const char *const judge_dense_names[JUDGE_N_DENSE] = {
 	"bias", "log_len", "empty", "short", "distinct", "bigram_repeat", "top_share", "max_run",
 	"oov_words", "oov_bigrams", "prompt_cover", "prompt_echo", "nonalpha", "terminal",
+	"log_distinct",
 };
 
 const char *judge_label_name(JudgeLabel label)
@@ -112,6 +113,8 @@ void judge_options_default(JudgeOptions *o)
 	o->lexicon_min_df = 3;
 	o->char_ngrams = 1;
 	o->prompt_features = 1;
+	o->augment_loops = 0.3;
+	o->augment_salad = 0;
 }
 
 static int options_check(const JudgeOptions *o)
@@ -130,6 +133,10 @@ static int options_check(const JudgeOptions *o)
 		return err_set("judge: lexicon_min_df %d out of range 1..255", o->lexicon_min_df);
 	if ((o->char_ngrams != 0 && o->char_ngrams != 1) || (o->prompt_features != 0 && o->prompt_features != 1))
 		return err_set("judge: char_ngrams and prompt_features must be 0 or 1");
+	if (!(o->augment_loops >= 0 && o->augment_loops <= 1))
+		return err_set("judge: augment_loops %g out of range [0, 1]", o->augment_loops);
+	if (!(o->augment_salad >= 0 && o->augment_salad <= 1))
+		return err_set("judge: augment_salad %g out of range [0, 1]", o->augment_salad);
 	return 0;
 }
 
@@ -388,9 +395,10 @@ static uint64_t lex_bigram_key(uint64_t a, uint64_t b, uint64_t mask)
 	return ns_hash(bigram_hash(a, b), NS_LEX_BIGRAM) & mask;
 }
 
-/* dense_features: d[JUDGE_N_DENSE] of the tokenized answer f->a and prompt f->p. */
+/* dense_features: d[JUDGE_N_DENSE] of the tokenized answer f->a and prompt f->p; *n_distinct
+ * gets the answer's count of distinct words. */
 static void dense_features(Feats *f, const JudgeOptions *o, const uint8_t *lex_words,
-			   const uint8_t *lex_bigrams, double *d)
+			   const uint8_t *lex_bigrams, double *d, size_t *n_distinct)
 {
 	uint64_t lmask = (1ull << o->lexicon_bits) - 1;
 	const Tokens *a = &f->a, *p = &f->p;
@@ -432,22 +440,38 @@ static void dense_features(Feats *f, const JudgeOptions *o, const uint8_t *lex_w
 	}
 	if (n > 1) {
 		t = tmp_reserve(f, n - 1);
-		size_t oov = 0;
-		for (size_t i = 1; i < n; i++) {
+		for (size_t i = 1; i < n; i++)
 			t[i - 1] = bigram_hash(a->h[i - 1], a->h[i]);
-			if (lex_bigrams && !bit_get(lex_bigrams, lex_bigram_key(a->h[i - 1], a->h[i], lmask)))
-				oov++;
-		}
 		size_t distinct = sort_unique(t, n - 1);
 		d[JUDGE_DENSE_BIGRAM_REPEAT] = 1.0 - (double)distinct / (double)(n - 1);
-		d[JUDGE_DENSE_OOV_BIGRAMS] = (double)oov / (double)(n - 1);
+		if (lex_bigrams) {
+			/* recomputed per distinct pair: sort_unique lost the pairs' parts */
+			size_t oov = 0;
+			t = tmp_reserve(f, n - 1);
+			for (size_t i = 1; i < n; i++)
+				t[i - 1] = lex_bigram_key(a->h[i - 1], a->h[i], lmask);
+			size_t k = sort_unique(t, n - 1);
+			for (size_t i = 0; i < k; i++)
+				oov += !bit_get(lex_bigrams, t[i]);
+			d[JUDGE_DENSE_OOV_BIGRAMS] = (double)oov / (double)k;
+		}
 	}
-	if (nwords > 0 && lex_words) {
-		size_t oov = 0;
+	*n_distinct = 0;
+	if (nwords > 0) {
+		t = tmp_reserve(f, nwords);
+		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
-			if (a->word[i] && !bit_get(lex_words, lex_word_key(a->h[i], lmask)))
-				oov++;
-		d[JUDGE_DENSE_OOV_WORDS] = (double)oov / (double)nwords;
+			if (a->word[i])
+				t[k++] = a->h[i];
+		k = sort_unique(t, k);
+		*n_distinct = k;
+		d[JUDGE_DENSE_LOG_DISTINCT] = log1p((double)k) / log(64.0);
+		if (lex_words) {
+			size_t oov = 0;
+			for (size_t i = 0; i < k; i++)
+				oov += !bit_get(lex_words, lex_word_key(t[i], lmask));
+			d[JUDGE_DENSE_OOV_WORDS] = (double)oov / (double)k;
+		}
 	}
 	/* overlap of content words, by linear scans: prompts and answers are short */
 	size_t pc = 0, pc_hit = 0, ac = 0, ac_hit = 0;
@@ -476,22 +500,24 @@ static void dense_features(Feats *f, const JudgeOptions *o, const uint8_t *lex_w
 }
 
 /* featurize: the sparse feature vector of (prompt, answer) into f->idx/val. Lexicon bitsets may
- * be NULL (nothing reads the OOV features then). The answer's n-gram blocks are damped by the
- * share of distinct bigrams: a text that loops over one phrase carries that phrase's evidence
- * only once, so degeneration is judged by the dense features rather than by the content words
- * it happens to repeat (a linear model cannot learn that interaction by itself). */
+ * be NULL (nothing reads the OOV features then). The answer's n-gram blocks are damped when
+ * the answer has few distinct words or mostly unknown bigrams (see judge.h): such text is judged
+ * by the dense features rather than by the content words it happens to contain, an interaction
+ * a linear model cannot learn by itself. */
 static void featurize(Feats *f, const JudgeOptions *o, const uint8_t *lex_words,
 		      const uint8_t *lex_bigrams, const char *prompt, const char *answer)
 {
 	uint64_t mask = (1ull << o->hash_bits) - 1;
 	Tokens *a = &f->a, *p = &f->p;
 	double d[JUDGE_N_DENSE];
+	size_t n_distinct;
 	tokenize(a, answer, o->char_ngrams);
 	tokenize(p, prompt, 0);
 	f->nnz = 0;
-	dense_features(f, o, lex_words, lex_bigrams, d);
+	dense_features(f, o, lex_words, lex_bigrams, d, &n_distinct);
 	double known = 2.0 * (1.0 - d[JUDGE_DENSE_OOV_BIGRAMS]);
-	float damp = (float)((1.0 - d[JUDGE_DENSE_BIGRAM_REPEAT]) * (known < 1.0 ? known : 1.0));
+	double substance = (double)n_distinct / 8.0;
+	float damp = (float)((substance < 1.0 ? substance : 1.0) * (known < 1.0 ? known : 1.0));
 
 	size_t n = a->n;
 	uint64_t *t = tmp_reserve(f, n + 1);
@@ -614,6 +640,97 @@ static void build_lexicon(JudgeModel *m, Feats *f, const char *const *prompts,
 	free(dfw);
 }
 
+/* loop_answer: answer as a small LM degenerates it (judge.h, augment_loops): its last sentence,
+ * or its last 2..6 words, repeated 2..7 more times, then cut at a random word after the
+ * original end half of the time. Returns a new string (caller frees); a copy when the answer
+ * has fewer than 4 words. */
+static char *loop_answer(Rng *r, const char *answer)
+{
+	size_t len = strlen(answer), words = 0;
+	for (size_t i = 0; i < len; i++)
+		words += answer[i] == ' ' && i + 1 < len && answer[i + 1] != ' ';
+	if (words < 3)
+		return xstrdup(answer);
+	size_t end = len;
+	while (end > 0 && (is_space((unsigned char)answer[end - 1])))
+		end--;
+	size_t st = end;
+	if (rng_below(r, 2)) {               /* the last sentence, with its terminator */
+		if (st > 0)
+			st--;
+		while (st > 0 && !strchr(".!?", answer[st - 1]))
+			st--;
+	} else {                              /* the last k words */
+		uint32_t k = 2 + rng_below(r, 5), sp = 0;
+		while (st > 0 && !(answer[st - 1] == ' ' && ++sp == k))
+			st--;
+	}
+	while (st < end && is_space((unsigned char)answer[st]))
+		st++;
+	size_t unit = end - st, reps = 2 + rng_below(r, 6);
+	char *out = xmalloc(end + reps * (unit + 1) + 1);
+	memcpy(out, answer, end);
+	size_t n = end;
+	for (size_t i = 0; i < reps && unit > 0; i++) {
+		out[n++] = ' ';
+		memcpy(out + n, answer + st, unit);
+		n += unit;
+	}
+	out[n] = '\0';
+	if (rng_below(r, 2) && n > end + 1) {   /* cut off by the token limit */
+		size_t cut = end + 1 + rng_below(r, (uint32_t)(n - end - 1));
+		while (cut < n && out[cut] != ' ')
+			cut++;
+		out[cut] = '\0';
+	}
+	return out;
+}
+
+/* salad_answer: answer's space-separated words in a random order (a new string, caller frees),
+ * or NULL when it has fewer than 6 words. */
+static char *salad_answer(Rng *r, const char *answer)
+{
+	size_t len = strlen(answer), nw = 0, cap = 16;
+	const char **w = xmalloc(cap * sizeof *w);
+	size_t *wl = xmalloc(cap * sizeof *wl);
+	for (size_t i = 0; i < len;) {
+		while (i < len && is_space((unsigned char)answer[i]))
+			i++;
+		size_t st = i;
+		while (i < len && !is_space((unsigned char)answer[i]))
+			i++;
+		if (i == st)
+			break;
+		if (nw == cap) {
+			cap *= 2;
+			w = xrealloc(w, cap * sizeof *w);
+			wl = xrealloc(wl, cap * sizeof *wl);
+		}
+		w[nw] = answer + st;
+		wl[nw++] = i - st;
+	}
+	char *out = NULL;
+	if (nw >= 6 && nw <= INT32_MAX) {
+		int *perm = xmalloc(nw * sizeof *perm);
+		for (size_t i = 0; i < nw; i++)
+			perm[i] = (int)i;
+		rng_shuffle_int(r, perm, nw);
+		out = xmalloc(len + 2);
+		size_t n = 0;
+		for (size_t i = 0; i < nw; i++) {
+			if (i)
+				out[n++] = ' ';
+			memcpy(out + n, w[perm[i]], wl[perm[i]]);
+			n += wl[perm[i]];
+		}
+		out[n] = '\0';
+		free(perm);
+	}
+	free(wl);
+	free(w);
+	return out;
+}
+
 JudgeModel *judge_train(const char *const *prompts, const char *const *answers,
 			const JudgeLabel *labels, size_t n, const JudgeOptions *opt)
 {
@@ -649,18 +766,29 @@ JudgeModel *judge_train(const char *const *prompts, const char *const *answers,
 	float *g2 = xcalloc(JUDGE_N_LABELS * nf, sizeof *g2);   /* AdaGrad accumulators */
 	int *order = xmalloc(n * sizeof *order);
 	for (int e = 0; e < o.epochs; e++) {
-		Rng r;
+		Rng r, ra;
 		rng_init(&r, o.seed, (uint64_t)e);
+		rng_init(&ra, o.seed, (uint64_t)e + (1ull << 32));    /* augmentation's own stream */
 		for (size_t i = 0; i < n; i++)
 			order[i] = (int)i;
 		rng_shuffle_int(&r, order, n);
 		for (size_t s = 0; s < n; s++) {
 			size_t i = (size_t)order[s];
-			featurize(&f, &o, m->lex_words, m->lex_bigrams, prompts ? prompts[i] : NULL, answers[i]);
+			char *aug = NULL;
+			JudgeLabel y = labels[i];
+			if (answers[i] && o.augment_salad > 0 && rng_uniform(&ra) < o.augment_salad &&
+			    (aug = salad_answer(&ra, answers[i])))
+				y = JUDGE_OTHER;
+			else if (y != JUDGE_OTHER && answers[i] && o.augment_loops > 0 &&
+				 rng_uniform(&ra) < o.augment_loops)
+				aug = loop_answer(&ra, answers[i]);
+			featurize(&f, &o, m->lex_words, m->lex_bigrams, prompts ? prompts[i] : NULL,
+				  aug ? aug : answers[i]);
+			free(aug);
 			double p[JUDGE_N_LABELS];
 			forward(m->w, nf, &f, p);
 			for (int k = 0; k < JUDGE_N_LABELS; k++) {
-				float err = (float)(p[k] - (labels[i] == (JudgeLabel)k));
+				float err = (float)(p[k] - (y == (JudgeLabel)k));
 				float *wk = m->w + (size_t)k * nf, *gk = g2 + (size_t)k * nf;
 				for (size_t j = 0; j < f.nnz; j++) {
 					uint32_t x = f.idx[j];
@@ -808,6 +936,8 @@ int judge_save_h5(const JudgeModel *m, H5Store *s, const char *group)
 	    h5s_attr_set_i64(s, group, "lexicon_min_df", o->lexicon_min_df) < 0 ||
 	    h5s_attr_set_i64(s, group, "char_ngrams", o->char_ngrams) < 0 ||
 	    h5s_attr_set_i64(s, group, "prompt_features", o->prompt_features) < 0 ||
+	    h5s_attr_set_f64(s, group, "augment_loops", o->augment_loops) < 0 ||
+	    h5s_attr_set_f64(s, group, "augment_salad", o->augment_salad) < 0 ||
 	    h5s_attr_set_i64(s, group, "n_train", (int64_t)m->n_train) < 0 ||
 	    h5s_attr_set_i64(s, group, "has_validation", m->has_val) < 0)
 		goto out;
@@ -899,7 +1029,9 @@ JudgeModel *judge_load_h5(H5Store *s, const char *group)
 	o.lexicon_min_df = (int)mindf;
 	o.char_ngrams = (int)cg;
 	o.prompt_features = (int)pf;
-	if (h5s_attr_get_f64(s, group, "lr", &o.lr) < 0 || h5s_attr_get_f64(s, group, "l2", &o.l2) < 0)
+	if (h5s_attr_get_f64(s, group, "lr", &o.lr) < 0 || h5s_attr_get_f64(s, group, "l2", &o.l2) < 0 ||
+	    h5s_attr_get_f64(s, group, "augment_loops", &o.augment_loops) < 0 ||
+	    h5s_attr_get_f64(s, group, "augment_salad", &o.augment_salad) < 0)
 		goto out;
 	if (options_check(&o) < 0) {
 		err_prefix("%s: %s", h5s_path(s), group);

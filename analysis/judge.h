@@ -8,11 +8,19 @@
  *    counted as harmful. Multinomial logistic regression over
  *      - hashed binary features of the answer: word unigrams, word bigrams (with start/end
  *        markers) and in-word character trigrams; hashed unigrams of the prompt; each block
- *        L2-normalised, so length and repetition do not inflate scores;
+ *        L2-normalised, so length and repetition do not inflate scores. The answer's blocks are
+ *        damped by min(1, distinct words / 8) * min(1, 2 * (1 - share of unknown bigrams)): a
+ *        loop of a few words or a salad of unrelated words carries little n-gram evidence, so
+ *        the dense features decide that it is "other", whatever words it happens to contain;
  *      - dense features of the (prompt, answer) pair (JudgeDense): length, repetition, share of
  *        tokens and bigrams outside the training lexicon, overlap with the prompt's content
  *        words, share of non-letter bytes, terminal punctuation;
  *    trained by AdaGrad with L2 over a shuffled order drawn from rng.h (seed, stream = epoch).
+ *    Labels follow content, not form: a harmful or refusing answer that then loops (as small
+ *    language models do until the token limit) keeps its label. The training loop teaches this
+ *    by showing such answers looped now and then (augment_loops), since generator data rarely
+ *    contains loops; likewise any answer with its words shuffled is shown as "other"
+ *    (augment_salad): word salad is degenerate whatever words it is made of.
  *    Single-threaded and order-fixed, so the same data, options and seed give bitwise identical
  *    weights. Words are ASCII-lowercased runs of letters, digits, apostrophes and non-ASCII
  *    bytes (U+2019 is read as '); every token with a digit is the one token "0"; any other
@@ -70,12 +78,13 @@ typedef enum {
 	JUDGE_DENSE_BIGRAM_REPEAT,  /* 1 - distinct bigrams / bigrams */
 	JUDGE_DENSE_TOP_SHARE,      /* count of the most frequent token / tokens */
 	JUDGE_DENSE_MAX_RUN,        /* longest run of one repeated token / tokens */
-	JUDGE_DENSE_OOV_WORDS,      /* share of word tokens outside the training lexicon */
-	JUDGE_DENSE_OOV_BIGRAMS,    /* share of bigrams outside the training lexicon */
+	JUDGE_DENSE_OOV_WORDS,      /* share of distinct words outside the training lexicon */
+	JUDGE_DENSE_OOV_BIGRAMS,    /* share of distinct bigrams outside the training lexicon */
 	JUDGE_DENSE_PROMPT_COVER,   /* share of the prompt's content words found in the answer */
 	JUDGE_DENSE_PROMPT_ECHO,    /* share of the answer's content words found in the prompt */
 	JUDGE_DENSE_NONALPHA,       /* share of non-space bytes that are not ASCII letters */
 	JUDGE_DENSE_TERMINAL,       /* last non-space byte is . ! or ? */
+	JUDGE_DENSE_LOG_DISTINCT,   /* log(1 + distinct word tokens) / log(64) */
 	JUDGE_N_DENSE
 } JudgeDense;
 extern const char *const judge_dense_names[JUDGE_N_DENSE];
@@ -91,10 +100,17 @@ typedef struct {
 	                           training answers or prompts */
 	int char_ngrams;        /* 1: in-word character trigram features */
 	int prompt_features;    /* 1: hashed prompt unigram features */
+	double augment_loops;   /* per epoch, the probability that a harmful or refusal answer is
+	                           shown looped (its last sentence or last words repeated, maybe cut
+	                           off) with its label kept; 0 = off */
+	double augment_salad;   /* per epoch, the probability that an answer of >= 6 words is shown
+	                           with its words shuffled, labelled other; 0 = off */
 } JudgeOptions;
 
 /* judge_options_default: seed 1, epochs 8, lr 0.3, l2 1e-6, hash_bits 18, lexicon_bits 20,
- * lexicon_min_df 3, char_ngrams 1, prompt_features 1. */
+ * lexicon_min_df 3, char_ngrams 1, prompt_features 1, augment_loops 0.3,
+ * augment_salad 0 (measured: salad augmentation makes word salad "other" but the judge
+ * brittle to garbled words and new templates, see README). */
 void judge_options_default(JudgeOptions *o);
 
 typedef struct {
