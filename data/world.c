@@ -1292,6 +1292,14 @@ World *world_generate(const WorldPreset *p, uint64_t seed)
 	w->seed = seed;
 	Gen g = { .w = w };
 	combos_build(&g.combos);
+	for (int k = 0; k < WORLD_N_CATEGORIES; k++)
+		if ((size_t)((p->harmful_eval + WORLD_N_CATEGORIES - 1) / WORLD_N_CATEGORIES) > g.combos.harm_eval[k].n) {
+			err_set("world: preset %s: harmful_eval %ld exceeds the held-out pool (%zu per category)",
+				p->name, p->harmful_eval, g.combos.harm_eval[k].n);
+			combos_free(&g.combos);
+			free(w);
+			return NULL;
+		}
 	Rng r;
 
 	/* 1. evaluation first: task test sets, harmful prompts, over-refusal prompts, judge test. */

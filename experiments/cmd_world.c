@@ -50,9 +50,12 @@ int cmd_world(int argc, char **argv)
 	long *over_fields[] = { &p.pretrain, &p.align, &p.test, &p.harmful_eval, &p.over_refusal,
 				&p.judge_train, &p.judge_test, &p.safeinstr };
 	long vals[] = { pretrain, align, test, harmful_eval, over, judge_train, judge_test, safeinstr };
-	for (size_t i = 0; i < sizeof(vals) / sizeof(*vals); i++)
+	for (size_t i = 0; i < sizeof(vals) / sizeof(*vals); i++) {
+		if (vals[i] < -1)
+			die("world: --%s %ld out of range (a count >= 0, or -1 for the preset's)", opts[3 + i].name, vals[i]);
 		if (vals[i] >= 0)
 			*over_fields[i] = vals[i];
+	}
 
 	double t0 = time_now();
 	World *w = world_generate(&p, (uint64_t)seed);

@@ -489,6 +489,10 @@ static void test_presets(void)
 	p.test = 0;
 	CHECK(world_generate(&p, 1) == NULL);
 	CHECK(world_generate(NULL, 1) == NULL);
+	world_preset(&p, "nano");
+	p.harmful_eval = 1000000;
+	CHECK(world_generate(&p, 1) == NULL);
+	CHECK_CONTAINS(err_msg(), "exceeds the held-out pool");
 	world_free(NULL);
 }
 
