@@ -71,6 +71,12 @@ typedef struct {
 	int special, normalized, lstrip, rstrip, single_word;
 } Added;
 
+typedef struct {
+	uint64_t key;           /* (a << 32) | b, UINT64_MAX = empty slot */
+	uint32_t rank;
+	int32_t new_id;
+} MergeEnt;
+
 struct Tokenizer {
 	char *name;
 	cJSON *root;
@@ -82,10 +88,9 @@ struct Tokenizer {
 	size_t nid;
 	int32_t *cp_id;         /* 65536: id of a one-character token, -1 if none */
 	/* merges: (a,b) -> rank, new id; open addressing, empty key UINT64_MAX */
-	uint64_t *mkeys;
-	uint32_t *mrank;
-	int32_t *mnew;
+	MergeEnt *merge;
 	size_t mcap;
+	uint64_t serial;        /* unique per loaded tokenizer: keys the per-thread word cache */
 	int byte_fallback, fuse_unk, ignore_merges;
 	int32_t unk_id;
 	int32_t bf_id[256];     /* id of <0xNN>, -1 if absent */
@@ -142,7 +147,7 @@ typedef struct {
 	const Tokenizer *tok;
 	pcre2_match_data *md;
 	Pieces a, b, c;
-	TokBuf tmp, tmp2;
+	TokBuf tmp, tmp2, norm;
 	Seg *segs;
 	size_t nseg, segcap;
 	Sym *sym;

@@ -39,4 +39,15 @@ void strmap_free(TokStrMap *m);
 
 uint64_t tok_hash_bytes(const void *p, size_t n);
 
+/* tok_hash_pair: mixes all 64 bits of a (left << 32 | right) pair key into the low bits. */
+static inline uint64_t tok_hash_pair(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
 #endif

@@ -468,12 +468,11 @@ fail:
 static void merges_put(Tokenizer *t, int32_t a, int32_t b, uint32_t rank, int32_t nid)
 {
 	uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (t->mcap - 1);
-	while (t->mkeys[i] != UINT64_MAX && t->mkeys[i] != key)
+	size_t i = (size_t)tok_hash_pair(key) & (t->mcap - 1);
+	while (t->merge[i].key != UINT64_MAX && t->merge[i].key != key)
 		i = (i + 1) & (t->mcap - 1);
-	t->mkeys[i] = key;      /* a repeated pair keeps its last rank, as a HashMap collect does */
-	t->mrank[i] = rank;
-	t->mnew[i] = nid;
+	/* a repeated pair keeps its last rank, as a HashMap collect does */
+	t->merge[i] = (MergeEnt){key, rank, nid};
 }
 
 static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
@@ -485,10 +484,9 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 	while (cap < 2 * n)
 		cap *= 2;
 	t->mcap = cap;
-	t->mkeys = xmalloc(cap * sizeof(uint64_t));
-	t->mrank = xmalloc(cap * sizeof(uint32_t));
-	t->mnew = xmalloc(cap * sizeof(int32_t));
-	memset(t->mkeys, 0xFF, cap * sizeof(uint64_t));
+	t->merge = xmalloc(cap * sizeof(MergeEnt));
+	for (size_t i = 0; i < cap; i++)
+		t->merge[i].key = UINT64_MAX;
 	TokBuf cat = {0};
 	uint32_t rank = 0;
 	int rc = -1;
@@ -856,7 +854,9 @@ static int finish(Rd *r, Tokenizer *t, int32_t max_id)
 Tokenizer *tokenizer_from_json(const char *json, size_t len, const char *name)
 {
 	tok_byte_tables_init();
+	static uint64_t serial;
 	Tokenizer *t = xcalloc(1, sizeof(*t));
+	t->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 	t->name = xstrdup(name ? name : "tokenizer.json");
 	t->unk_id = t->bos = t->eos = t->pad = -1;
 	Rd r = {.name = t->name};
@@ -955,9 +955,7 @@ void tokenizer_free(Tokenizer *t)
 	free(t->id_tok);
 	free(t->special);
 	free(t->cp_id);
-	free(t->mkeys);
-	free(t->mrank);
-	free(t->mnew);
+	free(t->merge);
 	if (t->norm) {
 		norm_free(t->norm);
 		free(t->norm);

@@ -115,9 +115,37 @@ static void ctx_init(Ctx *c, const Tokenizer *tok)
 	c->md = pcre2_match_data_create(1, NULL);
 }
 
+/* Scratch buffers stay with the thread between calls, so short strings cost no allocation. */
+static _Thread_local Ctx tl_ctx;
+static _Thread_local int tl_busy;
+
+static Ctx *ctx_acquire(const Tokenizer *tok, Ctx *local)
+{
+	if (tl_busy) {
+		ctx_init(local, tok);
+		return local;
+	}
+	tl_busy = 1;
+	if (!tl_ctx.md)
+		tl_ctx.md = pcre2_match_data_create(1, NULL);
+	tl_ctx.tok = tok;
+	return &tl_ctx;
+}
+
+static void ctx_free(Ctx *c);
+
+static void ctx_release(Ctx *c)
+{
+	if (c == &tl_ctx)
+		tl_busy = 0;
+	else
+		ctx_free(c);
+}
+
 static void ctx_free(Ctx *c)
 {
 	pcre2_match_data_free(c->md);
+	tokbuf_free(&c->norm);
 	pieces_free(&c->a);
 	pieces_free(&c->b);
 	pieces_free(&c->c);
@@ -521,11 +549,11 @@ int tok_merge_get(const Tokenizer *t, int32_t a, int32_t b, uint32_t *rank, int3
 	if (!t->mcap)
 		return 0;
 	uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (t->mcap - 1);
-	while (t->mkeys[i] != UINT64_MAX) {
-		if (t->mkeys[i] == key) {
-			*rank = t->mrank[i];
-			*new_id = t->mnew[i];
+	size_t i = (size_t)tok_hash_pair(key) & (t->mcap - 1);
+	while (t->merge[i].key != UINT64_MAX) {
+		if (t->merge[i].key == key) {
+			*rank = t->merge[i].rank;
+			*new_id = t->merge[i].new_id;
 			return 1;
 		}
 		i = (i + 1) & (t->mcap - 1);
@@ -671,11 +699,61 @@ static void bpe_word(Ctx *c, const char *w, size_t n, IVec *out)
 		ivec_push(out, c->sym[i].id);
 }
 
+/* Word cache, as models/bpe/cache.rs: the ids of recent words. One per thread (so encoding
+ * stays lock-free), tied to one tokenizer by its serial number, emptied when it fills. */
+#define CACHE_MAX_WORDS 65536
+#define CACHE_MAX_WORD_LEN 64
+typedef struct {
+	uint64_t serial;
+	TokStrMap map;          /* word -> entry */
+	uint32_t *off;
+	uint16_t *len;
+	IVec ids;
+	size_t n;
+} WordCache;
+
+static _Thread_local WordCache wcache;
+
+static WordCache *cache_for(const Tokenizer *t)
+{
+	WordCache *wc = &wcache;
+	if (wc->serial != t->serial || wc->n >= CACHE_MAX_WORDS || wc->ids.n > (1u << 22)) {
+		strmap_free(&wc->map);
+		if (!wc->off) {
+			wc->off = xmalloc(CACHE_MAX_WORDS * sizeof(uint32_t));
+			wc->len = xmalloc(CACHE_MAX_WORDS * sizeof(uint16_t));
+		}
+		strmap_init(&wc->map, CACHE_MAX_WORDS);
+		wc->ids.n = 0;
+		wc->n = 0;
+		wc->serial = t->serial;
+	}
+	return wc;
+}
+
 static int model_piece(Ctx *c, const char *w, size_t n, IVec *out)
 {
 	const Tokenizer *t = c->tok;
 	if (t->model == MODEL_BPE) {
+		if (n > CACHE_MAX_WORD_LEN) {
+			bpe_word(c, w, n, out);
+			return 0;
+		}
+		WordCache *wc = cache_for(t);
+		int32_t e = strmap_get(&wc->map, w, n);
+		if (e >= 0) {
+			for (uint16_t k = 0; k < wc->len[e]; k++)
+				ivec_push(out, wc->ids.p[wc->off[e] + k]);
+			return 0;
+		}
+		size_t start = out->n;
 		bpe_word(c, w, n, out);
+		wc->off[wc->n] = (uint32_t)wc->ids.n;
+		wc->len[wc->n] = (uint16_t)(out->n - start);
+		for (size_t k = start; k < out->n; k++)
+			ivec_push(&wc->ids, out->p[k]);
+		strmap_put(&wc->map, w, n, (int32_t)wc->n);
+		wc->n++;
 		return 0;
 	}
 	int32_t id = strmap_get(&t->vocab, w, n);
@@ -824,17 +902,11 @@ static int emit_level1(Ctx *c, const char *s, size_t n, int32_t id, size_t off, 
 		ivec_push(out, id);
 		return 0;
 	}
-	TokBuf norm = {0};
-	if (normalize(c, c->tok->norm, s, n, &norm) < 0) {
-		tokbuf_free(&norm);
+	TokBuf *norm = &c->norm;
+	if (normalize(c, c->tok->norm, s, n, norm) < 0)
 		return -1;
-	}
 	Level2 l2 = {out, off == 0};
-	int rc = 0;
-	if (norm.n > 0)
-		rc = added_split(c, 1, norm.p, norm.n, emit_level2, &l2);
-	tokbuf_free(&norm);
-	return rc;
+	return norm->n > 0 ? added_split(c, 1, norm->p, norm->n, emit_level2, &l2) : 0;
 }
 
 int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int add_special,
@@ -845,17 +917,16 @@ int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int add
 	size_t bad;
 	if (utf8_check(text, len, &bad) < 0)
 		return err_set("%s: encode: input is not valid UTF-8 at byte %zu", tok->name, bad);
-	Ctx c;
-	ctx_init(&c, tok);
+	Ctx local, *c = ctx_acquire(tok, &local);
 	IVec out = {0};
 	if (add_special && tok->has_template)
 		for (size_t i = 0; i < tok->ntpl_pre; i++)
 			ivec_push(&out, tok->tpl_pre[i]);
-	int rc = len > 0 ? added_split(&c, 0, text, len, emit_level1, &out) : 0;
+	int rc = len > 0 ? added_split(c, 0, text, len, emit_level1, &out) : 0;
 	if (rc == 0 && add_special && tok->has_template)
 		for (size_t i = 0; i < tok->ntpl_post; i++)
 			ivec_push(&out, tok->tpl_post[i]);
-	ctx_free(&c);
+	ctx_release(c);
 	if (rc < 0) {
 		free(out.p);
 		return -1;
