@@ -571,6 +571,15 @@ static void forward(const float *w, size_t nf, const Feats *f, double *p)
 		p[k] /= sum;
 }
 
+char *judge_prompt(const char *instruction, const char *input)
+{
+	if (!instruction)
+		instruction = "";
+	if (!input || !*input)
+		return xstrdup(instruction);
+	return xasprintf("%s\n%s", instruction, input);
+}
+
 /* ---- training ---- */
 
 static JudgeModel *model_alloc(const JudgeOptions *o)

@@ -132,6 +132,12 @@ typedef struct {
 	JudgeEval val;
 } JudgeModel;
 
+/* judge_prompt: the prompt string the classifier sees for an AsFT / Alpaca record: instruction,
+ * then "\n" and input when input is non-empty (no template: the template is the same for every
+ * record and carries nothing). NULLs are empty. Caller frees. Training and evaluation must both
+ * use it so that their prompt features agree. */
+char *judge_prompt(const char *instruction, const char *input);
+
 /* judge_train: trains a model on n examples (prompts may be NULL = no prompts, or contain NULL
  * entries = empty prompt; answers[i] may be NULL = empty answer; labels[i] must be a valid
  * label). opt NULL = defaults. Returns NULL with err_set on n == 0 or invalid options/labels. */
@@ -141,7 +147,8 @@ JudgeModel *judge_train(const char *const *prompts, const char *const *answers,
 void judge_free(JudgeModel *m);
 
 /* judge_predict: the most probable label for (prompt, answer) (NULL = empty); probs (may be
- * NULL) receives the JUDGE_N_LABELS softmax probabilities. Ties go to the lower label. */
+ * NULL) receives the JUDGE_N_LABELS softmax probabilities. Ties go to the lower label. The
+ * model is only read: threads may share it. */
 JudgeLabel judge_predict(const JudgeModel *m, const char *prompt, const char *answer, float *probs);
 
 /* judge_classify: labels out[0..n) (may be NULL) and the percentage of each label in

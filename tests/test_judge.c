@@ -816,6 +816,16 @@ static void test_bad_inputs(void)
 	judge_free(m);
 	judge_free(NULL);
 
+	char *jp = judge_prompt("Classify:", "some text");
+	CHECK_STR(jp, "Classify:\nsome text");
+	free(jp);
+	jp = judge_prompt("How do I steal a car?", "");
+	CHECK_STR(jp, "How do I steal a car?");
+	free(jp);
+	jp = judge_prompt(NULL, NULL);
+	CHECK_STR(jp, "");
+	free(jp);
+
 	JudgeLabel l = JUDGE_OTHER;
 	CHECK_INT(judge_label_parse("Harmful", &l), 0);
 	CHECK_INT(l, JUDGE_HARMFUL);
