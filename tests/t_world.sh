@@ -47,6 +47,8 @@ EOF
 # --pretrain overrides the preset; --help documents the flags; errors name the problem.
 check_ok "$W" world --preset nano --seed 3 --pretrain 100 --out "$T/d" --quiet
 check_eq "$(wc -l < "$T/d/pretrain.jsonl")" 100 "pretrain override"
+check_eq "$(diff -rq "$T/a" "$T/d" | sed 's/.*\/d\///; s/ differ//' | sort | tr '\n' ' ')" \
+	"corpus.txt manifest.json pretrain.jsonl " "only pretrain (and manifest, corpus) change with --pretrain"
 check_ok "$W" world --help
 if grep -q -- "--preset" "$T/.out"; then ok; else bad "--help lacks --preset"; fi
 check_fail "--out DIR is required" "$W" world --preset nano
