@@ -4,6 +4,9 @@
 #include "hfconfig.h"
 #include "util.h"
 
+#include <cJSON.h>
+
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,5 +217,77 @@ int checkpoint_save_adapter(const Lora *lo, const char *dir, const char *base_mo
 	ret = 0;
 out:
 	adapter_free(&ad);
+	return ret;
+}
+
+void ids_json_free(int **rows, int *lens, int n)
+{
+	for (int i = 0; rows && i < n; i++)
+		free(rows[i]);
+	free(rows);
+	free(lens);
+}
+
+int ids_json_load(const char *path, int vocab, int equal_len, int ***rows_out, int **lens_out,
+		  int *n_out)
+{
+	char *text = file_read_all(path, NULL);
+	if (!text)
+		return -1;
+	int ret = -1, n = 0, **rows = NULL, *lens = NULL;
+	cJSON *root = cJSON_Parse(text);
+	if (!root) {
+		err_set("%s: not valid JSON near '%.24s'", path, cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+		goto out_free_text;
+	}
+	if (!cJSON_IsArray(root) || cJSON_GetArraySize(root) < 1) {
+		err_set("%s: expected a non-empty JSON array of arrays of token ids", path);
+		goto out_free_json;
+	}
+	int cap = cJSON_GetArraySize(root);
+	rows = xcalloc(cap, sizeof(int *));
+	lens = xcalloc(cap, sizeof(int));
+	const cJSON *row;
+	cJSON_ArrayForEach(row, root) {
+		int len = cJSON_GetArraySize(row);
+		if (!cJSON_IsArray(row) || len < 1) {
+			err_set("%s: row %d: expected a non-empty array of token ids", path, n);
+			goto out_free_rows;
+		}
+		if (equal_len && n > 0 && len != lens[0]) {
+			err_set("%s: row %d: %d ids, row 0 has %d (rows must have equal length)", path,
+				n, len, lens[0]);
+			goto out_free_rows;
+		}
+		rows[n] = xmalloc(sizeof(int) * len);
+		lens[n] = len;
+		int i = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, row) {
+			double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+			if (!cJSON_IsNumber(it) || !(v >= 0 && v <= INT_MAX) || v != floor(v) ||
+			    (vocab > 0 && v >= vocab)) {
+				char *s = cJSON_PrintUnformatted(it);
+				err_set("%s: row %d, item %d: %s is not a token id in [0, %d)", path, n,
+					i, s ? s : "?", vocab);
+				free(s);
+				n++;
+				goto out_free_rows;
+			}
+			rows[n][i++] = (int)v;
+		}
+		n++;
+	}
+	*rows_out = rows;
+	*lens_out = lens;
+	*n_out = n;
+	ret = 0;
+	goto out_free_json;
+out_free_rows:
+	ids_json_free(rows, lens, n);
+out_free_json:
+	cJSON_Delete(root);
+out_free_text:
+	free(text);
 	return ret;
 }

@@ -37,4 +37,11 @@ int checkpoint_load_adapter(Lora *lo, const Model *m, const char *dir);
 int checkpoint_save_adapter(const Lora *lo, const char *dir, const char *base_model,
 			    StDtype dtype);
 
+/* ids_json_load: a JSON array of arrays of token ids (the probes' IDS.json). *rows (n arrays)
+ * and *lens are new (free with ids_json_free). Every row must be non-empty, every id an integer
+ * in [0, vocab) (vocab <= 0: only >= 0), and with equal_len all rows the same length.
+ * 0 ok; -1 with err_set("<path>: row R, item I: fact"). */
+int ids_json_load(const char *path, int vocab, int equal_len, int ***rows, int **lens, int *n);
+void ids_json_free(int **rows, int *lens, int n);
+
 #endif
