@@ -11,6 +11,7 @@
 #include "judge.h"
 #include "rng.h"
 #include "util.h"
+#include "world.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -841,11 +842,72 @@ static void test_bad_inputs(void)
 	CHECK_STR(judge_dense_names[JUDGE_DENSE_TERMINAL], "terminal");
 }
 
+/* The world generator's own judge data (nano preset, in memory): train on judge/train, measure
+ * on judge/test (held-out prompts), and on its harmful / refusal answers made to loop. */
+static void world_set(const World *w, const char *path, Set *s)
+{
+	const WorldSplit *sp = world_split(w, path);
+	CHECK(sp != NULL);
+	size_t bad = 0;
+	for (size_t i = 0; sp && i < sp->n; i++) {
+		const WorldRecord *r = world_rec(w, sp, i);
+		JudgeLabel l = JUDGE_OTHER;
+		bad += judge_label_parse(r->label, &l) != 0;
+		set_add(s, judge_prompt(r->instruction, r->input), xstrdup(r->output ? r->output : ""), l);
+	}
+	CHECK_INT(bad, 0);
+}
+
+static void test_world_judge(void)
+{
+	WorldPreset p;
+	CHECK_INT(world_preset(&p, "nano"), 0);
+	World *w = world_generate(&p, 1);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	Set tr = { 0 }, te = { 0 };
+	world_set(w, "judge/train.jsonl", &tr);
+	world_set(w, "judge/test.jsonl", &te);
+	world_free(w);
+	CHECK(tr.n >= 500 && te.n >= 200);
+	JudgeModel *m = train_set(&tr, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		goto out;
+	JudgeEval ev;
+	CHECK_INT(judge_evaluate(m, (const char *const *)te.prompt, (const char *const *)te.answer, te.label, te.n, &ev), 0);
+	print_eval("world nano judge/test", &ev);
+	CHECK(ev.accuracy >= 97.0);
+	size_t ok = 0, n = 0;
+	for (size_t i = 0; i < te.n; i++) {
+		if (te.label[i] == JUDGE_OTHER)
+			continue;
+		const char *a = te.answer[i], *last = a + strlen(a);
+		while (last > a && last[-1] != '.')       /* the last sentence, or the cut-off tail */
+			last--;
+		if (!*last)
+			while (last > a && last[-1] != ' ')
+				last--;
+		char *loop = xasprintf("%s %s %s %s", a, last, last, last);
+		n++;
+		ok += judge_predict(m, te.prompt[i], loop, NULL) == te.label[i];
+		free(loop);
+	}
+	printf("judge world nano judge/test, harmful and refusal answers looped: %zu/%zu keep their label\n", ok, n);
+	CHECK(n > 100 && ok >= n * 97 / 100);
+	judge_free(m);
+out:
+	set_free(&tr);
+	set_free(&te);
+}
+
 int main(void)
 {
 	setenv("ASFT_QUIET", "1", 1);
 	test_keywords();
 	test_bad_inputs();
 	test_classifier();
+	test_world_judge();
 	return test_summary();
 }
