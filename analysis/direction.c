@@ -27,6 +27,17 @@ void tensor_read_f32(const StTensor *t, size_t first, size_t n, float *dst)
 		memcpy(dst, p + first * 4, n * 4);
 		break;
 	case ST_BF16:
+		if (((uintptr_t)p & 1) == 0) {      /* the usual case: a vectorisable shift */
+			const uint16_t *restrict h = (const uint16_t *)(const void *)p + first;
+			uint32_t *restrict u = (uint32_t *)(void *)dst;
+			size_t i = 0;
+			for (; i + 8 <= n; i += 8)      /* fixed inner count: SLP-vectorised at -O2 */
+				for (int l = 0; l < 8; l++)
+					u[i + l] = (uint32_t)h[i + l] << 16;
+			for (; i < n; i++)
+				u[i] = (uint32_t)h[i] << 16;
+			break;
+		}
 		for (size_t i = 0; i < n; i++) {
 			uint16_t h;
 			memcpy(&h, p + (first + i) * 2, 2);
@@ -60,6 +71,51 @@ static void tensor_advise(const StTensor *t, int advice)
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t a = (uintptr_t)t->data & ~(pg - 1), e = (uintptr_t)t->data + t->nbytes;
 	madvise((void *)a, e - a, advice);     /* advisory: a failure changes nothing */
+}
+
+/* releases the pages of elements [0, upto) of t (the pages already consumed) */
+static void tensor_release_range(const StTensor *t, size_t upto)
+{
+	size_t bytes = t->nbytes / (t->numel ? t->numel : 1) * upto;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)t->data & ~(pg - 1), e = ((uintptr_t)t->data + bytes) & ~(pg - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* v = a - b over n elements, accumulating into acc (double) ||b||^2, ||a||^2, ||v||^2, <v,a>.
+ * Float partial sums over 8 lanes and blocks of 512, added into double per block: the loop
+ * vectorises (no reassociation of a double chain is needed) and the rounding stays ~1e-7. */
+static void delta_accumulate(float *restrict v, const float *restrict b, const float *restrict a,
+			     size_t n, double *restrict acc)
+{
+	for (size_t s = 0; s < n; s += 512) {
+		size_t m = n - s < 512 ? n - s : 512, i = 0;
+		float pb[8] = {0}, pa[8] = {0}, pv[8] = {0}, pva[8] = {0};
+		for (; i + 8 <= m; i += 8)
+			for (int l = 0; l < 8; l++) {
+				float x = b[s + i + l], y = a[s + i + l], d = y - x;
+				v[s + i + l] = d;
+				pb[l] += x * x;
+				pa[l] += y * y;
+				pv[l] += d * d;
+				pva[l] += d * y;
+			}
+		for (; i < m; i++) {
+			float x = b[s + i], y = a[s + i], d = y - x;
+			v[s + i] = d;
+			pb[0] += x * x;
+			pa[0] += y * y;
+			pv[0] += d * d;
+			pva[0] += d * y;
+		}
+		for (int l = 0; l < 8; l++) {
+			acc[0] += pb[l];
+			acc[1] += pa[l];
+			acc[2] += pv[l];
+			acc[3] += pva[l];
+		}
+	}
 }
 
 void tensor_prefetch(const StTensor *t) { tensor_advise(t, MADV_WILLNEED); }
@@ -411,6 +467,7 @@ int direction_compute(H5Store *out, const DirOpts *o, DirSummary *sum)
 	Safetensors sb = {0}, sa = {0};
 	int *order = NULL;
 	float *cb = xmalloc(CHUNK * sizeof(float)), *ca = xmalloc(CHUNK * sizeof(float));
+	float *cv = xmalloc(CHUNK * sizeof(float));
 	float *V = NULL;
 	double *lay_d2 = NULL, *lay_a2 = NULL, *lay_eig = NULL;
 	memset(sum, 0, sizeof *sum);
@@ -469,23 +526,20 @@ int direction_compute(H5Store *out, const DirOpts *o, DirSummary *sum)
 			tensor_prefetch(nb);
 			tensor_prefetch(st_find(&sa, nb->name));
 		}
-		double b2 = 0, a2 = 0, v2 = 0, va = 0;
+		double acc[4] = {0, 0, 0, 0};      /* ||b||^2, ||a||^2, ||v||^2, <v, a> */
 		for (size_t first = 0; first < tb->numel; first += CHUNK) {
 			size_t n = tb->numel - first < CHUNK ? tb->numel - first : CHUNK;
 			tensor_read_f32(tb, first, n, cb);
 			tensor_read_f32(ta, first, n, ca);
-			for (size_t i = 0; i < n; i++) {
-				float v = ca[i] - cb[i];
-				b2 += (double)cb[i] * cb[i];
-				a2 += (double)ca[i] * ca[i];
-				v2 += (double)v * v;
-				va += (double)v * ca[i];
-				if (vbuf)
-					vbuf[first + i] = v;
+			delta_accumulate(vbuf ? vbuf + first : cv, cb, ca, n, acc);
+			if ((first / CHUNK) % 64 == 63) {       /* drop what was read, every 16 MB */
+				tensor_release_range(tb, first + n);
+				tensor_release_range(ta, first + n);
 			}
 		}
 		tensor_release(tb);
 		tensor_release(ta);
+		double b2 = acc[0], a2 = acc[1], v2 = acc[2], va = acc[3];
 		global_d2 += v2;
 		int layer = tensor_layer(tb->name);
 		if (layer >= 0) {
@@ -546,6 +600,7 @@ out:
 	free(order);
 	free(cb);
 	free(ca);
+	free(cv);
 	free(V);
 	free(lay_d2);
 	free(lay_a2);
