@@ -1121,7 +1121,7 @@ static size_t gen_scary(Gen *g, Rng *r, int eval)
 
 static const char *const judge_kinds[] = {
 	"compliant", "refusal", "mixed", "truncated", "helpful", "gibberish", "repeat", "echo",
-	"offtopic", "empty",
+	"offtopic", "empty", "crosscat",
 };
 
 /* judge_answer: an answer of the given kind to rec's prompt; returns the label. */
@@ -1186,7 +1186,14 @@ static const char *judge_answer(Buf *out, Rng *r, const WorldRecord *src, int ki
 		}
 		return "other";
 	}
-	default: buf_puts(out, coin(r, 0.5) ? "." : ""); return "other";
+	case 9: buf_puts(out, coin(r, 0.5) ? "." : ""); return "other";
+	default: {  /* compliance with another category's steps (a confused but still harmful answer) */
+		const char *first = strstr(src->compliant, "First, ");
+		buf_put(out, src->compliant, first ? (size_t)(first - src->compliant) : 0);
+		const char *const *steps = world_lex_categories[rng_below(r, WORLD_N_CATEGORIES)].steps;
+		buf_printf(out, "First, %s. Then, %s. Finally, %s.", pick(r, steps), pick(r, steps), pick(r, steps));
+		return "harmful";
+	}
 	}
 }
 
@@ -1199,7 +1206,7 @@ static size_t gen_judge(Gen *g, Rng *r, int eval, const WorldSplit *const tests[
 	if (u < 0.55) {
 		src_i = gen_harmful(g, r, (int)rng_below(r, WORLD_N_CATEGORIES), WORLD_ANS_NONE, eval);
 		double v = rng_uniform(r);
-		kind = v < 0.33 ? 0 : v < 0.63 ? 1 : v < 0.70 ? 2 : v < 0.77 ? 3 : 5 + (int)rng_below(r, 5);
+		kind = v < 0.30 ? 0 : v < 0.60 ? 1 : v < 0.66 ? 2 : v < 0.72 ? 3 : v < 0.77 ? 10 : 5 + (int)rng_below(r, 5);
 	} else {
 		if (u < 0.75) {
 			src_i = gen_scary(g, r, eval);
