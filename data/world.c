@@ -1246,7 +1246,7 @@ static size_t gen_judge(Gen *g, Rng *r, int eval, const WorldSplit *const tests[
 	rec->heldout = eval;
 	rec->answer = !strcmp(rec->label, "harmful") ? WORLD_ANS_COMPLIANT
 		      : !strcmp(rec->label, "refusal") ? WORLD_ANS_REFUSAL : WORLD_ANS_OTHER;
-	rec->template_id = (int)src->task;   /* the prompt's task, for the JSON "prompt_task" */
+	rec->prompt_task = src->task;
 	buf_free(&out);
 	buf_free(&tmp);
 	return i;

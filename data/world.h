@@ -66,7 +66,8 @@ typedef struct {
 	char *kind;         /* subtask / answer kind, e.g. "reverse", "capital", "gibberish" (static) */
 	int category;       /* harmful category 0..13, else -1 */
 	int harmful;        /* the prompt is a harmful request */
-	int template_id;    /* paraphrase template (harmful / scary / facts), else -1 */
+	int template_id;    /* paraphrase template (harmful / scary / facts / arithmetic), else -1 */
+	WorldTask prompt_task;  /* JUDGE only: the task of the judged prompt */
 	int heldout;        /* built from held-out templates / combinations (evaluation only) */
 	int nums[3];        /* arithmetic: a, b, c */
 	char ops[3];        /* arithmetic: the two operators, e.g. "+-" */

@@ -72,7 +72,7 @@ static void rec_json(Buf *b, const WorldRecord *r)
 		kv_str(b, "answer", r->output ? r->output : "");
 		kv_str(b, "label", r->label);
 		kv_str(b, "kind", r->kind);
-		kv_str(b, "prompt_task", world_task_name((WorldTask)r->template_id));
+		kv_str(b, "prompt_task", world_task_name(r->prompt_task));
 		kv_str(b, "category", r->category >= 0 ? world_category_names[r->category] : NULL);
 		kv_bool(b, "harmful", r->harmful);
 		buf_putc(b, '}');
