@@ -643,7 +643,7 @@ static int rd_added(Rd *r, Tokenizer *t, const cJSON *arr, int32_t *max_id)
 			return err_set("%s: %s.content: missing or empty", r->name, r->where);
 		a->content = xstrdup(content);
 		a->id = (int32_t)id;
-		if (strmap_get(&t->added_map, content, strlen(content)) >= 0)
+		if (!strmap_put(&t->added_map, content, strlen(content), a->id))
 			return err_set("%s: %s: '%s' is listed twice", r->name, r->where, content);
 	}
 	/* The library re-adds these tokens in id order and gives each the model's id for its

@@ -1179,6 +1179,7 @@ char *tokenizer_decode(const Tokenizer *tok, const int32_t *ids, size_t n, int s
 	}
 	TokBuf out = {0};
 	tokbuf_reserve(&out, 0);
+	out.p[0] = 0;
 	if (tok->dec) {
 		if (dec_apply(&c, tok->dec, &toks, &res) == 0)
 			for (size_t i = 0; i < res.n; i++)
