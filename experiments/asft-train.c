@@ -111,8 +111,7 @@ static int run_judge(const char *data, const char *test, const char *out, long s
 			if (!d->label || judge_label_parse(d->label, &labels[k][i]))
 				die("%s:%d: record %zu: \"label\" must be harmful, refusal or other",
 				    k ? test : data, d->line, i);
-			prompts[k][i] = d->input && *d->input ?
-				xasprintf("%s\n%s", d->instruction, d->input) : xstrdup(d->instruction);
+			prompts[k][i] = judge_prompt(d->instruction, d->input);
 			answers[k][i] = d->output ? d->output : "";
 		}
 	}
