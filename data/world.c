@@ -570,7 +570,7 @@ static void news_sentence(Buf *b, Rng *r, int topic, int distract)
 		buf_putc(b, ' ');
 		buf_puts(b, pick(r, world_lex_news_times));
 	}
-	if (coin(r, 0.4)) {
+	if (coin(r, 0.3)) {
 		buf_puts(b, ", ");
 		buf_puts(b, pick(r, world_lex_news_sources));
 	}
@@ -606,7 +606,7 @@ static void make_topic(WorldRecord *rec, Rng *r, Buf *b, int topic)
 static void make_news(WorldRecord *rec, Rng *r, Buf *b, int topic)
 {
 	rec_init(rec, WORLD_TASK_NEWS);
-	make_article(b, r, topic, 2 + (int)rng_below(r, 2));
+	make_article(b, r, topic, 1 + (int)rng_below(r, 3));
 	rec->text = bdup(b);
 	rec->label = xstrdup(world_topic_labels[topic]);
 }
@@ -634,52 +634,42 @@ static void make_arithmetic(WorldRecord *rec, Rng *r, Buf *q, Buf *ans)
 		memcpy(rec->ops, "+-", 3);
 		buf_printf(q, "%s has %d %s. %s buys %d more and then gives %d to %s. How many %s does %s have now?",
 			   nm, a, it, nm, b, c, m, it, nm);
-		buf_printf(ans, "%s starts with %d %s. After buying %d more, %s has %d + %d = %d. "
-			   "After giving %d to %s, %s has %d - %d = %d. ",
-			   nm, a, it, b, nm, a, b, a + b, c, m, nm, a + b, c, a + b - c);
 		break;
 	case 1:
 		a = rnd(r, 2, 6); b = rnd(r, 2, 9); c = rnd(r, 1, 15);
 		memcpy(rec->ops, "*+", 3);
 		buf_printf(q, "%s buys %d boxes of %s with %d %s in each box. %s gives %s %d more. "
 			   "How many %s does %s have?", nm, a, it, b, it, m, nm, c, it, nm);
-		buf_printf(ans, "%d boxes with %d in each make %d * %d = %d %s. Adding %d gives %d + %d = %d. ",
-			   a, b, a, b, a * b, it, c, a * b, c, a * b + c);
 		break;
 	case 2:
 		a = rnd(r, 2, 6); b = rnd(r, 2, 9); c = rnd(r, 1, a * b - 1);
 		memcpy(rec->ops, "*-", 3);
 		buf_printf(q, "%s has %d bags with %d %s in each bag. %s loses %d %s. How many %s are left?",
 			   nm, a, b, it, nm, c, it, it);
-		buf_printf(ans, "%d bags of %d make %d * %d = %d %s. After losing %d, %d - %d = %d are left. ",
-			   a, b, a, b, a * b, it, c, a * b, c, a * b - c);
 		break;
 	case 3:
 		a = rnd(r, 10, 30); b = rnd(r, 1, a / 2); c = rnd(r, 1, a - b - 1);
 		memcpy(rec->ops, "--", 3);
 		buf_printf(q, "%s had %d %s. %s sold %d on Monday and %d on Tuesday. How many %s does %s have left?",
 			   nm, a, it, nm, b, c, it, nm);
-		buf_printf(ans, "After Monday, %s has %d - %d = %d. After Tuesday, %s has %d - %d = %d. ",
-			   nm, a, b, a - b, nm, a - b, c, a - b - c);
 		break;
 	case 4:
 		a = rnd(r, 1, 20); b = rnd(r, 1, 20); c = rnd(r, 1, 20);
 		memcpy(rec->ops, "++", 3);
 		buf_printf(q, "%s picked %d %s in the morning, %d at noon and %d in the evening. "
 			   "How many %s did %s pick in total?", nm, a, it, b, c, it, nm);
-		buf_printf(ans, "By noon, %s has %d + %d = %d. In total, %s has %d + %d = %d. ",
-			   nm, a, b, a + b, nm, a + b, c, a + b + c);
 		break;
 	default:
 		a = rnd(r, 5, 25); b = rnd(r, 1, a - 1); c = rnd(r, 1, 15);
 		memcpy(rec->ops, "-+", 3);
 		buf_printf(q, "%s had %d %s and gave %d to %s. Then %s found %d more. How many %s does %s have now?",
 			   nm, a, it, b, m, nm, c, it, nm);
-		buf_printf(ans, "After giving some away, %s has %d - %d = %d. After finding more, %s has %d + %d = %d. ",
-			   nm, a, b, a - b, nm, a - b, c, a - b + c);
 	}
-	int res = arith_apply(arith_apply(a, b, rec->ops[0]), c, rec->ops[1]);
-	buf_printf(ans, WORLD_FINAL_ANSWER "%d", res);
+	/* Short worked steps (GSM8K's "a op b = c" lines, without prose: the organism's context is
+	 * small), then the final-answer line the FA scorer reads. */
+	int s1 = arith_apply(a, b, rec->ops[0]), res = arith_apply(s1, c, rec->ops[1]);
+	buf_printf(ans, "%d %c %d = %d. Then %d %c %d = %d. " WORLD_FINAL_ANSWER "%d", a, rec->ops[0], b, s1, s1,
+		   rec->ops[1], c, res, res);
 	rec->nums[0] = a;
 	rec->nums[1] = b;
 	rec->nums[2] = c;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WORLD_VERSION "1.0"
+#define WORLD_VERSION "1.1"
 #define WORLD_N_CATEGORIES 14
 #define WORLD_MAX_ATTACK 8
 
