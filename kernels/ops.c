@@ -280,6 +280,11 @@ static void OPS(softmax_bwd_rows)(void *p, long r0, long r1)
 	}
 }
 
+/* Causal blocking: queries in blocks of ATT_QB rows; block [r0, r1) only needs keys [0, r1),
+ * so the matmuls skip most of the masked upper triangle. Entries of att / datt right of column
+ * r1 are never read (the softmax passes zero everything right of the diagonal). */
+#define ATT_QB 64
+
 void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T, int H, int KV,
 			    int hd)
 {
@@ -290,8 +295,11 @@ void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T,
 			const real *q = qkv + (size_t)b * T * ld + h * hd;
 			const real *k = qkv + (size_t)b * T * ld + qd + (h / rep) * hd;
 			real *a = att + ((size_t)b * H + h) * T * T;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld,
-			     0, a, T);
+			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
+				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
+				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale,
+				     q + (size_t)r0 * ld, ld, k, ld, 0, a + (size_t)r0 * T, T);
+			}
 		}
 	OPS(SoftmaxCtx) c = { .att = att, .T = T };
 	threads_for(OPS(causal_softmax_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
@@ -299,8 +307,12 @@ void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T,
 		for (int h = 0; h < H; h++) {
 			const real *v = qkv + (size_t)b * T * ld + qd + KV * hd + (h / rep) * hd;
 			const real *a = att + ((size_t)b * H + h) * T * T;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1, a, T, v, ld, 0,
-			     out + (size_t)b * T * qd + h * hd, qd);
+			real *o = out + (size_t)b * T * qd + h * hd;
+			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
+				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
+				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1,
+				     a + (size_t)r0 * T, T, v, ld, 0, o + (size_t)r0 * qd, qd);
+			}
 		}
 }
 
@@ -316,11 +328,15 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 			const real *a = att + ((size_t)b * H + h) * T * T;
 			const real *dO = dout + (size_t)b * T * qd + h * hd;
 			real *dv = dqkv + base + qd + KV * hd + (h / rep) * hd;
-			/* dP = dO V^T ; dV += P^T dO */
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1, dO, qd, v, ld, 0,
-			     datt + ((size_t)b * H + h) * T * T, T);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1, a, T, dO, qd, 1,
-			     dv, ld);
+			real *dp = datt + ((size_t)b * H + h) * T * T;
+			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
+				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
+				/* dP = dO V^T ; dV += P^T dO */
+				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1,
+				     dO + (size_t)r0 * qd, qd, v, ld, 0, dp + (size_t)r0 * T, T);
+				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1,
+				     a + (size_t)r0 * T, T, dO + (size_t)r0 * qd, qd, 1, dv, ld);
+			}
 		}
 	OPS(SoftmaxCtx) c = { .att = (real *)att, .datt = datt, .T = T };
 	threads_for(OPS(softmax_bwd_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
@@ -330,11 +346,15 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 			const real *q = qkv + base + h * hd;
 			const real *k = qkv + base + qd + (h / rep) * hd;
 			const real *dS = datt + ((size_t)b * H + h) * T * T;
-			/* dQ += scale dS K ; dK += scale dS^T Q */
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, k, ld,
-			     1, dqkv + base + h * hd, ld);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, q, ld, 1,
-			     dqkv + base + qd + (h / rep) * hd, ld);
+			real *dq = dqkv + base + h * hd, *dk = dqkv + base + qd + (h / rep) * hd;
+			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
+				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
+				/* dQ += scale dS K ; dK += scale dS^T Q */
+				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, scale,
+				     dS + (size_t)r0 * T, T, k, ld, 1, dq + (size_t)r0 * ld, ld);
+				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, scale,
+				     dS + (size_t)r0 * T, T, q + (size_t)r0 * ld, ld, 1, dk, ld);
+			}
 		}
 }
 
@@ -405,7 +425,7 @@ static double OPS(row_logsumexp)(const real *x, int V, real *mx_out)
 			mx = x[v];
 	double sum = 0;
 	for (int v = 0; v < V; v++)
-		sum += exp((double)(x[v] - mx));
+		sum += exp(x[v] - mx);      /* exp in real (expf for float), summed in double */
 	*mx_out = mx;
 	return mx + log(sum);
 }
@@ -439,8 +459,9 @@ static void OPS(xent_bwd_rows)(void *p, long n0, long n1)
 		}
 		real mx;
 		double lse = OPS(row_logsumexp)(x, V, &mx);
+		real shift = (real)(lse - mx);
 		for (int v = 0; v < V; v++)
-			d[v] = (real)exp((double)x[v] - lse) * c->dloss;
+			d[v] = exp(x[v] - mx - shift) * c->dloss;
 		d[t] -= c->dloss;
 	}
 }
