@@ -18,6 +18,7 @@ static struct {
 	int running;        /* workers started */
 	int quit;
 	unsigned long gen;  /* job generation */
+	unsigned long born[THREADS_MAX];    /* gen when worker k was started */
 	int pending;        /* workers still busy with the current job */
 	ThreadsFn fn;
 	void *ctx;
@@ -38,8 +39,9 @@ static void run_chunk(int k)
 static void *worker(void *arg)
 {
 	int k = (int)(long)arg;
-	unsigned long seen = 0;
 	pthread_mutex_lock(&pool.mu);
+	/* jobs published before this worker was started are not its own */
+	unsigned long seen = pool.born[k];
 	for (;;) {
 		while (!pool.quit && pool.gen == seen)
 			pthread_cond_wait(&pool.start, &pool.mu);
@@ -75,6 +77,7 @@ void threads_shutdown(void)
 static void pool_start(void)
 {
 	for (int k = 1; k < pool.n; k++) {
+		pool.born[k] = pool.gen;
 		if (pthread_create(&pool.tid[k], NULL, worker, (void *)(long)k) != 0) {
 			fprintf(stderr, "threads: pthread_create failed\n");
 			abort();

@@ -292,8 +292,39 @@ static void test_embedding_dropout(Rng *r)
 	free(u.x); free(u.out); free(u.mask); free(u.G); free(dx);
 }
 
+/* ------------------------------------------------------------ the thread pool */
+static void bump(void *ctx, long i0, long i1)
+{
+	int *a = ctx;
+	for (long i = i0; i < i1; i++)
+		a[i]++;
+}
+
+/* Every item exactly once, for any thread count, across pool restarts (a restarted worker must
+ * not re-run the job that was current before it started). */
+static void test_pool(void)
+{
+	enum { N = 1000 };
+	static int a[N], b[N], c[N];
+	threads_set(2);
+	threads_for(bump, a, N, 1);
+	threads_set(1);
+	threads_set(2);
+	threads_for(bump, b, N, 1);
+	threads_shutdown();
+	threads_for(bump, c, N, 1);     /* restarts the workers */
+	threads_for(bump, c, N, 600);   /* one thread: chunks of >= 600 */
+	int ok = 1;
+	for (int i = 0; i < N; i++)
+		ok &= a[i] == 1 && b[i] == 1 && c[i] == 2;
+	CHECK(ok);
+	CHECK_INT(threads_get(), 2);
+	threads_set(1);
+}
+
 int main(void)
 {
+	test_pool();
 	Rng r;
 	rng_init(&r, 1234, 0);
 	for (int nt = 1; nt <= 2; nt++) {       /* the pool must not change a result */
