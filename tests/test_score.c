@@ -2,6 +2,7 @@
  * scripts' conventions. Expected values of the number extraction were checked against the
  * Python of git-disl/Vaccine gsm8k/pred_eval.py (extract_answer_number) on the same strings. */
 #include "harness.h"
+#include "rng.h"
 #include "score.h"
 #include "util.h"
 
@@ -205,6 +206,48 @@ static void test_instructions(void)
 	CHECK_CONTAINS(err_msg(), "task 99: invalid");
 }
 
+/* Random bytes (digits, '-', '.', ',', markers, label words mixed in) through every scorer:
+ * never a crash, always 0 or 1 for a valid gold. */
+static void test_fuzz(void)
+{
+	static const char *const pieces[] = {
+		"The final answer is: ", "####", "-", ".", ",", "7", "12", "World", "sci", "/", "Sci/Tech",
+		"positive", " ", "\n", "\xe2\x80", "\xff", "tech", "_", "--", "1.2.",
+	};
+	Rng r;
+	rng_init(&r, 11, 0);
+	size_t ok = 0, runs = 0;
+	char buf[512];
+	for (int it = 0; it < 500; it++) {
+		size_t n = 0, k = rng_below(&r, 30);
+		for (size_t i = 0; i < k; i++) {
+			const char *p = rng_below(&r, 2) ? pieces[rng_below(&r, sizeof pieces / sizeof pieces[0])] : NULL;
+			char one[2] = { (char)(1 + rng_below(&r, 255)), 0 };
+			if (!p)
+				p = one;
+			size_t m = strlen(p);
+			if (n + m >= sizeof buf)
+				break;
+			memcpy(buf + n, p, m);
+			n += m;
+		}
+		buf[n] = '\0';
+		static const char *const golds[] = { "World", "Sci/Tech", "positive", "42", "#### -3.5", "x" };
+		static const ScoreTask tasks[] = { SCORE_TOPIC, SCORE_TOPIC_STRICT, SCORE_SENTIMENT,
+						   SCORE_ARITHMETIC, SCORE_ARITHMETIC, SCORE_INSTRUCTIONS };
+		for (int t = 0; t < 6; t++) {
+			int v = score_answer(tasks[t], buf, golds[t]);
+			ok += v == 0 || v == 1;
+			runs++;
+		}
+		double x;
+		score_extract_number(buf, NULL, &x);
+		ok += score_answer(SCORE_ARITHMETIC, buf, buf) != 1 || score_extract_number(buf, NULL, &x) == 1;
+		runs++;
+	}
+	CHECK_INT(ok, runs);
+}
+
 int main(void)
 {
 	test_task_names();
@@ -213,5 +256,6 @@ int main(void)
 	test_numbers();
 	test_arithmetic();
 	test_instructions();
+	test_fuzz();
 	return test_summary();
 }
