@@ -99,6 +99,8 @@ float lr_at(const LrSchedule *s, long step)
 	case LR_COSINE: {
 		long span = s->total - s->warmup;
 		double prog = (double)(step - s->warmup) / (double)(span > 1 ? span : 1);
+		if (prog > 1)
+			prog = 1;   /* transformers' curve would rise again after total steps */
 		double f = 0.5 * (1.0 + cos(M_PI * prog));
 		return (float)(s->lr * (f > 0 ? f : 0));
 	}

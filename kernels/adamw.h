@@ -39,7 +39,7 @@ double grad_clip(float *g, size_t n, float max_norm);
 typedef enum {
 	LR_CONSTANT,        /* lr (after warmup) */
 	LR_STEP,            /* lr * gamma^(epoch), epoch = step / steps_per_epoch (StepLR) */
-	LR_COSINE,          /* lr * 0.5 (1 + cos(pi * progress)) after warmup, to 0 at total */
+	LR_COSINE,          /* lr * 0.5 (1 + cos(pi * progress)) after warmup, 0 from total on */
 } LrKind;
 
 typedef struct {
