@@ -39,6 +39,9 @@ int gen_init(Generator *g, Model *m, int B_max, int T_max)
 	if (m->cfg.max_position_embeddings > 0 && T_max > m->cfg.max_position_embeddings)
 		return err_set("generate: %d positions (prompt + new tokens) exceed "
 			       "max_position_embeddings %d", T_max, m->cfg.max_position_embeddings);
+	if (m->cfg.sliding_window > 0 && T_max > m->cfg.sliding_window)
+		return err_set("generate: %d positions exceed the sliding_window %d (sliding window "
+			       "attention is not implemented)", T_max, m->cfg.sliding_window);
 	g->m = m;
 	g->B_max = B_max;
 	g->T_max = T_max;

@@ -315,6 +315,9 @@ int model_reserve(Model *m, int B, int T)
 	if (m->cfg.max_position_embeddings > 0 && T > m->cfg.max_position_embeddings)
 		return err_set("model: sequence of %d tokens exceeds max_position_embeddings %d", T,
 			       m->cfg.max_position_embeddings);
+	if (m->cfg.sliding_window > 0 && T > m->cfg.sliding_window)
+		return err_set("model: sequence of %d tokens exceeds the sliding_window %d (sliding "
+			       "window attention is not implemented)", T, m->cfg.sliding_window);
 	int r = m->lora ? m->lora->r : 0;
 	int drop = m->lora && m->lora->dropout > 0;
 	unsigned targets = m->lora ? m->lora->targets : 0;

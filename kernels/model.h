@@ -134,7 +134,8 @@ void model_lora_unmerge(Model *m, Lora *lo);
 
 /* model_reserve: sizes activations for up to B sequences of T tokens (and the RoPE table for T
  * positions). Allocates only when (B, T) or the adapter grew; call it before a training loop so
- * the steps allocate nothing. -1 with err_set if T exceeds max_position_embeddings. */
+ * the steps allocate nothing. -1 with err_set if T exceeds max_position_embeddings or an
+ * active sliding_window (below the window, full causal attention is exactly the same). */
 int model_reserve(Model *m, int B, int T);
 /* model_rope_reserve: the RoPE table for positions 0..P-1 (generation uses it too). */
 void model_rope_reserve(Model *m, int P);

@@ -52,6 +52,16 @@ check_fail 'required' "$BIN/asft-logits" --model $m --ids "$T/one.json"
 check_eq "$(ls "$T" | grep -c '^x\.h5')" 0 "no output file after failures"
 # an adapter for another architecture is refused
 check_fail 'adapter' "$BIN/asft-logits" --model $m --adapter $F/gqa_tied_bf16/adapter --ids "$T/one.json" --out "$T/x.h5"
+# the same weights as MistralForCausalLM: the same maths, so the same tokens; a sequence longer
+# than its sliding window is refused rather than computed without the window
+mkdir -p "$T/mistral"
+ln -s "$PWD/$m/model.safetensors" "$T/mistral/model.safetensors"
+sed -e 's/LlamaForCausalLM/MistralForCausalLM/' -e 's/"model_type": "llama"/"model_type": "mistral"/' \
+	-e 's/"attention_bias": false,/"sliding_window": 9,/' $m/config.json > "$T/mistral/config.json"
+check_ok "$BIN/asft-generate" --model "$T/mistral" --ids $m/prompts.json --max-new 2
+want=$(/usr/bin/python3 -c "import json; print(json.dumps([r[:len(p)+2] for r,p in zip(json.load(open('$m/gen_expected.json')), json.load(open('$m/prompts.json')))], separators=(',',':')))")
+check_eq "$(cat "$T/.out")" "$want" "MistralForCausalLM greedy output"
+check_fail 'sliding_window 9' "$BIN/asft-generate" --model "$T/mistral" --ids $m/prompts.json --max-new 6
 check_ok "$BIN/asft-generate" --help
 check_ok "$BIN/asft-logits" --help
 finish
