@@ -118,6 +118,44 @@ static double *tensor_diff(const char *da, const char *db, const char *name, siz
 
 static const Shape SMALL = {2, 16, 24, 20, ST_F32, 0};
 
+/* every floating dtype, aligned and unaligned BF16, against the reader's own conversions */
+static void test_read_f32(void)
+{
+	float ref[5] = {1.5f, -2.25f, 0.0f, 65504.0f, -0.125f}, got[5];
+	unsigned char raw[64];
+	StTensor t = {.name = "x", .ndim = 1, .shape = {5}, .numel = 5};
+	t.dtype = ST_F16;
+	for (int i = 0; i < 5; i++) {
+		uint16_t h = st_f32_to_f16(ref[i]);
+		memcpy(raw + 2 * i, &h, 2);
+	}
+	t.data = raw;
+	tensor_read_f32(&t, 0, 5, got);
+	CHECK_ALLCLOSE(got, ref, 5, 0, 0);
+	t.dtype = ST_F64;
+	for (int i = 0; i < 5; i++) {
+		double d = ref[i];
+		memcpy(raw + 8 * i, &d, 8);
+	}
+	tensor_read_f32(&t, 1, 3, got);
+	CHECK_ALLCLOSE(got, ref + 1, 3, 0, 0);
+	t.dtype = ST_BF16;
+	for (int off = 0; off < 2; off++) {         /* even and odd addresses */
+		for (int i = 0; i < 5; i++) {
+			uint16_t h = st_f32_to_bf16(ref[i]);
+			memcpy(raw + off + 2 * i, &h, 2);
+		}
+		t.data = raw + off;
+		tensor_read_f32(&t, 0, 5, got);
+		for (int i = 0; i < 5; i++)
+			CHECK_CLOSE(got[i], st_bf16_to_f32(st_f32_to_bf16(ref[i])), 0, 0);
+	}
+	t.dtype = ST_I32;
+	tensor_read_f32(&t, 0, 5, got);
+	CHECK(!tensor_is_float(&t));
+	CHECK_CLOSE(got[4], 0.0, 0, 0);
+}
+
 static void test_names(void)
 {
 	char buf[32];
@@ -721,6 +759,7 @@ int main(void)
 	CHECK_INT(mkdir_p(tmpdir), 0);
 	setenv("ASFT_QUIET", "1", 1);
 	test_names();
+	test_read_f32();
 	test_direction_compute();
 	test_direction_errors();
 	test_perturb();
