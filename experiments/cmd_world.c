@@ -23,6 +23,7 @@ int cmd_world(int argc, char **argv)
 	const char *out = NULL, *preset = "small";
 	long seed = 1, pretrain = -1, align = -1, test = -1, over = -1, judge_train = -1, judge_test = -1;
 	long safeinstr = -1, harmful_eval = -1;
+	const char *attack_n = NULL, *attack_p = NULL;
 	int quiet = 0;
 	const CliOpt opts[] = {
 		{ "out", CLI_STR, &out, "DIR", "output directory (created if needed)" },
@@ -36,6 +37,8 @@ int cmd_world(int argc, char **argv)
 		{ "judge-train", CLI_INT, &judge_train, "N", "judge training pairs (-1: preset)" },
 		{ "judge-test", CLI_INT, &judge_test, "N", "judge test pairs (-1: preset)" },
 		{ "safeinstr", CLI_INT, &safeinstr, "N", "harmful -> refusal pairs in safeinstr.json (-1: preset)" },
+		{ "attack-n", CLI_STR, &attack_n, "N,N,...", "attack mix sizes (default: preset; nano 500,1000, else 500..2500)" },
+		{ "attack-p", CLI_STR, &attack_p, "P,P,...", "harmful fractions of the attack mixes (default: preset)" },
 		{ "quiet", CLI_BOOL, &quiet, NULL, "print nothing on success" },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
@@ -55,6 +58,35 @@ int cmd_world(int argc, char **argv)
 			die("world: --%s %ld out of range (a count >= 0, or -1 for the preset's)", opts[3 + i].name, vals[i]);
 		if (vals[i] >= 0)
 			*over_fields[i] = vals[i];
+	}
+
+	if (attack_n) {
+		char *copy = xstrdup(attack_n), *items[WORLD_MAX_ATTACK + 1];
+		int k = cli_split(copy, items, WORLD_MAX_ATTACK + 1);
+		if (k < 1 || k > WORLD_MAX_ATTACK)
+			die("world: --attack-n '%s': expected 1 to %d comma-separated sizes", attack_n, WORLD_MAX_ATTACK);
+		for (int i = 0; i < k; i++) {
+			char *end;
+			p.attack_n[i] = strtol(items[i], &end, 10);
+			if (end == items[i] || *end || p.attack_n[i] < 1)
+				die("world: --attack-n: '%s' is not a positive integer", items[i]);
+		}
+		p.n_attack_n = k;
+		free(copy);
+	}
+	if (attack_p) {
+		char *copy = xstrdup(attack_p), *items[WORLD_MAX_ATTACK + 1];
+		int k = cli_split(copy, items, WORLD_MAX_ATTACK + 1);
+		if (k < 1 || k > WORLD_MAX_ATTACK)
+			die("world: --attack-p '%s': expected 1 to %d comma-separated fractions", attack_p, WORLD_MAX_ATTACK);
+		for (int i = 0; i < k; i++) {
+			char *end;
+			p.attack_p[i] = strtod(items[i], &end);
+			if (end == items[i] || *end || !(p.attack_p[i] >= 0 && p.attack_p[i] <= 1))
+				die("world: --attack-p: '%s' is not a fraction in [0, 1]", items[i]);
+		}
+		p.n_attack_p = k;
+		free(copy);
 	}
 
 	double t0 = time_now();

@@ -49,6 +49,13 @@ check_ok "$W" world --preset nano --seed 3 --pretrain 100 --out "$T/d" --quiet
 check_eq "$(wc -l < "$T/d/pretrain.jsonl")" 100 "pretrain override"
 check_eq "$(diff -rq "$T/a" "$T/d" | sed 's/.*\/d\///; s/ differ//' | sort | tr '\n' ' ')" \
 	"corpus.txt manifest.json pretrain.jsonl " "only pretrain (and manifest, corpus) change with --pretrain"
+check_ok "$W" world --preset nano --seed 3 --attack-n 2000 --attack-p 0.2,0.05 --out "$T/g" --quiet
+check_eq "$(cd "$T/g/attack" && ls | sort | tr '\n' ' ')" \
+	"arithmetic_2k_p_0.05.json arithmetic_2k_p_0.2.json instructions_2k_p_0.05.json instructions_2k_p_0.2.json sentiment_2k_p_0.05.json sentiment_2k_p_0.2.json topic_2k_p_0.05.json topic_2k_p_0.2.json " \
+	"attack grid override"
+check_eq "$(grep -c '"harmful":true' "$T/g/attack/topic_2k_p_0.2.json")" 400 "harmful share of topic_2k_p_0.2"
+check_fail "not a fraction" "$W" world --preset nano --attack-p 0.1,2 --out "$T/e"
+check_fail "not a positive integer" "$W" world --preset nano --attack-n 10x --out "$T/e"
 check_ok "$W" world --help
 if grep -q -- "--preset" "$T/.out"; then ok; else bad "--help lacks --preset"; fi
 check_fail "--out DIR is required" "$W" world --preset nano
