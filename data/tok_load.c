@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* \w of the Rust regex crate (Whitespace pre-tokenizer, single_word): Alphabetic, marks,
+ * decimal digits, connector punctuation, joiners. PCRE2's own \w (letters, all numbers, _)
+ * differs on marks and on non-decimal numbers such as superscripts. */
+#define RUST_W_INNER "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
+#define RUST_W "[" RUST_W_INNER "]"
+
 typedef struct {
 	const char *name;       /* file name for messages */
 	char where[160];        /* JSON path of the node being read */
@@ -328,7 +334,7 @@ static int rd_pre(Rd *r, const cJSON *o, Pre *p)
 		p->kind = PRE_WHITESPACE;
 		p->behavior = SPLIT_REMOVED;
 		p->invert = 1;
-		return compile_regex(r, "\\w+|[^\\w\\s]+", &p->pat.re);
+		return compile_regex(r, RUST_W "+|[^" RUST_W_INNER "\\s]+", &p->pat.re);
 	}
 	if (!strcmp(t, "WhitespaceSplit")) {
 		p->kind = PRE_WHITESPACE_SPLIT;
@@ -863,8 +869,11 @@ Tokenizer *tokenizer_from_json(const char *json, size_t len, const char *name)
 	int32_t max_id = -1;
 	t->root = cJSON_ParseWithLength(json, len);
 	if (!t->root || !cJSON_IsObject(t->root)) {
-		err_set("%s: not a JSON object (near '%.32s')", t->name,
-			t->root ? "" : (cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : ""));
+		/* the error pointer is inside json, which need not be NUL-terminated */
+		const char *ep = t->root ? NULL : cJSON_GetErrorPtr();
+		size_t off = ep && ep >= json && ep <= json + len ? (size_t)(ep - json) : len;
+		int show = (int)(len - off < 32 ? len - off : 32);
+		err_set("%s: not a JSON object (near byte %zu: '%.*s')", t->name, off, show, json + off);
 		goto fail;
 	}
 	const cJSON *root = t->root;
@@ -907,7 +916,7 @@ Tokenizer *tokenizer_from_json(const char *json, size_t len, const char *name)
 	}
 	snprintf(r.where, sizeof(r.where), "(internal)");
 	if (compile_regex(&r, tokenizer_gpt2_pattern, &t->gpt2.re) < 0 ||
-	    compile_regex(&r, "^[\\p{L}\\p{N}_]", &t->wordch) < 0)
+	    compile_regex(&r, "^" RUST_W, &t->wordch) < 0)
 		goto fail;
 	if (rd_added(&r, t, jget(root, "added_tokens"), &max_id) < 0)
 		goto fail;

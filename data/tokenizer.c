@@ -10,6 +10,7 @@
 #include "tok_impl.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,12 +120,15 @@ static void ctx_init(Ctx *c, const Tokenizer *tok)
 static _Thread_local Ctx tl_ctx;
 static _Thread_local int tl_busy;
 
+static void tl_register(void);
+
 static Ctx *ctx_acquire(const Tokenizer *tok, Ctx *local)
 {
 	if (tl_busy) {
 		ctx_init(local, tok);
 		return local;
 	}
+	tl_register();
 	tl_busy = 1;
 	if (!tl_ctx.md)
 		tl_ctx.md = pcre2_match_data_create(1, NULL);
@@ -699,12 +703,15 @@ static void bpe_word(Ctx *c, const char *w, size_t n, IVec *out)
 		ivec_push(out, c->sym[i].id);
 }
 
-/* Word cache, as models/bpe/cache.rs: the ids of recent words. One per thread (so encoding
- * stays lock-free), tied to one tokenizer by its serial number, emptied when it fills. */
-#define CACHE_MAX_WORDS 65536
+/* Word cache, as models/bpe/cache.rs: the ids of recent words. Per thread (so encoding stays
+ * lock-free), a few slots each tied to one tokenizer by its serial number (so alternating
+ * between two tokenizers does not thrash); a slot is emptied when it fills. */
+#define CACHE_SLOTS 4
+#define CACHE_MAX_WORDS 32768
+#define CACHE_MAX_IDS (1u << 20)
 #define CACHE_MAX_WORD_LEN 64
 typedef struct {
-	uint64_t serial;
+	uint64_t serial, used;
 	TokStrMap map;          /* word -> entry */
 	uint32_t *off;
 	uint16_t *len;
@@ -712,12 +719,58 @@ typedef struct {
 	size_t n;
 } WordCache;
 
-static _Thread_local WordCache wcache;
+static _Thread_local WordCache wcache[CACHE_SLOTS];
+static _Thread_local uint64_t wcache_clock;
+
+/* Thread exit frees the thread's scratch and caches (a pthread key destructor runs in the
+ * exiting thread, while its thread-locals are still there). */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+static _Thread_local int tl_registered;
+
+static void tl_destroy(void *unused)
+{
+	(void)unused;
+	if (tl_ctx.md)
+		ctx_free(&tl_ctx);
+	memset(&tl_ctx, 0, sizeof(tl_ctx));
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		strmap_free(&wcache[i].map);
+		free(wcache[i].off);
+		free(wcache[i].len);
+		free(wcache[i].ids.p);
+		memset(&wcache[i], 0, sizeof(wcache[i]));
+	}
+	tl_registered = 0;
+}
+
+static void tl_key_init(void) { pthread_key_create(&tl_key, tl_destroy); }
+
+static void tl_register(void)
+{
+	if (tl_registered)
+		return;
+	pthread_once(&tl_once, tl_key_init);
+	pthread_setspecific(tl_key, &tl_registered);
+	tl_registered = 1;
+}
 
 static WordCache *cache_for(const Tokenizer *t)
 {
-	WordCache *wc = &wcache;
-	if (wc->serial != t->serial || wc->n >= CACHE_MAX_WORDS || wc->ids.n > (1u << 22)) {
+	tl_register();
+	WordCache *wc = NULL;
+	for (int i = 0; i < CACHE_SLOTS && !wc; i++)
+		if (wcache[i].serial == t->serial)
+			wc = &wcache[i];
+	if (!wc) {      /* take the least recently used slot */
+		wc = &wcache[0];
+		for (int i = 1; i < CACHE_SLOTS; i++)
+			if (wcache[i].used < wc->used)
+				wc = &wcache[i];
+		wc->serial = 0;
+	}
+	wc->used = ++wcache_clock;
+	if (wc->serial != t->serial || wc->n >= CACHE_MAX_WORDS || wc->ids.n > CACHE_MAX_IDS) {
 		strmap_free(&wc->map);
 		if (!wc->off) {
 			wc->off = xmalloc(CACHE_MAX_WORDS * sizeof(uint32_t));
@@ -772,7 +825,7 @@ static int model_piece(Ctx *c, const char *w, size_t n, IVec *out)
 
 static int is_word_char(const Tokenizer *t, const char *s, size_t l)
 {
-	/* char::is_alphanumeric() || '_' */
+	/* added_vocabulary.rs: regex-crate \w at the boundary */
 	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
 	int rc = pcre2_match(t->wordch, (PCRE2_SPTR)s, l, 0, PCRE2_NO_UTF_CHECK, md, NULL);
 	pcre2_match_data_free(md);

@@ -50,12 +50,12 @@ int cmd_tokenizer(int argc, char **argv)
 		{NULL, 0, NULL, NULL, NULL},
 	};
 	char **pos;
-	asft_prog = "asft-data tokenizer";
 	int npos = cli_parse(argc, argv, opts,
 			     "usage: asft-data tokenizer --corpus FILE... --vocab N --out tokenizer.json\n"
 			     "Trains a byte-level BPE tokenizer (GPT-2 pre-tokenization, all 256 bytes in "
 			     "the vocab, so any UTF-8 text round-trips) and writes tokenizer.json.",
 			     &pos);
+	asft_prog = "asft-data tokenizer";
 	if (!out)
 		die("--out FILE is required");
 	char *files[MAX_FILES];

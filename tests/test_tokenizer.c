@@ -23,6 +23,7 @@
 #include "tokenizer.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -242,6 +243,10 @@ static void test_wordlevel(void)
 	ENC(t, "hello?! xyz", 1, -1, 1, 9, 0);          /* unknown word -> [UNK] */
 	ENC(t, "  \t\n ", 1, -1);
 	ENC(t, "[UNK]", 1, -1, 0);                      /* the added token itself */
+	/* \w as the Rust regex crate has it: a combining mark stays in the word, a superscript
+	 * digit (No, not Nd) does not */
+	ENC(t, "e\xCC\x81", 1, -1, 0);
+	ENC(t, "x\xC2\xB2", 1, -1, 0, 0);
 	DEC(t, 0, "hello world !", -1, 1, 2, 3);        /* no decoder: joined by spaces */
 	DEC(t, 1, "hello", -1, 0, 1);
 	tokenizer_free(t);
@@ -801,6 +806,85 @@ static void test_trainer(void)
 	free(txt);
 }
 
+/* Encoding is read-only on the tokenizer: threads and alternating tokenizers (each thread keeps
+ * a word cache per tokenizer) give the single-threaded ids. */
+typedef struct {
+	const Tokenizer *t;
+	const char *const *texts;
+	int n;
+	int32_t *sums;
+} ThreadJob;
+
+static int32_t ids_digest(const Tokenizer *t, const char *s)
+{
+	int32_t *ids;
+	uint32_t h = 17;
+	size_t n;
+	if (tokenizer_encode(t, s, strlen(s), 1, &ids, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		h = h * 31 + (uint32_t)ids[i];
+	free(ids);
+	return (int32_t)(h & 0x7FFFFFFF);
+}
+
+static void *thread_main(void *arg)
+{
+	ThreadJob *j = arg;
+	for (int rep = 0; rep < 200; rep++)
+		for (int i = 0; i < j->n; i++)
+			j->sums[i] = ids_digest(j->t, j->texts[i]);
+	return NULL;
+}
+
+static void test_threads_and_cache(void)
+{
+	Tokenizer *a = load("gpt2_like.json"), *b = load("llama3_like.json");
+	if (!a || !b) {
+		tokenizer_free(a);
+		tokenizer_free(b);
+		return;
+	}
+	/* the same word alternately through two tokenizers */
+	for (int i = 0; i < 3; i++) {
+		ENC(a, "abc", 0, -1, 97, 98, 99);
+		ENC(b, "abc", 0, -1, 257);
+	}
+	static const char *const texts[] = {"hello world", "the the aaa", "x 123 1234 bell",
+					    "a<|endoftext|>the", "caf\xC3\xA9 \xE6\x97\xA5"};
+	int32_t want[5], got[2][5];
+	for (int i = 0; i < 5; i++)
+		want[i] = ids_digest(a, texts[i]);
+	pthread_t th[2];
+	ThreadJob jobs[2];
+	for (int k = 0; k < 2; k++) {
+		jobs[k] = (ThreadJob){a, texts, 5, got[k]};
+		CHECK_INT(pthread_create(&th[k], NULL, thread_main, &jobs[k]), 0);
+	}
+	for (int k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+	CHECK(memcmp(got[0], want, sizeof(want)) == 0 && memcmp(got[1], want, sizeof(want)) == 0);
+	/* more distinct words than the cache holds: it is emptied and refilled, ids unchanged */
+	int32_t before = ids_digest(a, "hello bell");
+	char w[32];
+	int bad = 0;
+	for (int i = 0; i < 40000; i++) {
+		/* letters no merge joins: one token per byte */
+		int k = 0;
+		for (int v = i; k == 0 || v > 0; v /= 7)
+			w[k++] = "bcdfgkm"[v % 7];
+		w[k] = 0;
+		int32_t *ids;
+		size_t n;
+		bad += tokenizer_encode(a, w, strlen(w), 0, &ids, &n) < 0 || n != strlen(w);
+		free(ids);
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(ids_digest(a, "hello bell"), before);
+	tokenizer_free(a);
+	tokenizer_free(b);
+}
+
 int main(void)
 {
 	test_gpt2_like();
@@ -813,5 +897,6 @@ int main(void)
 	test_refusals();
 	test_roundtrip_fixture();
 	test_trainer();
+	test_threads_and_cache();
 	return test_summary();
 }
