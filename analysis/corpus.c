@@ -30,6 +30,14 @@ void docs_free(DocSet *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void docs_truncate(DocSet *s, size_t n)
+{
+	for (size_t i = n; i < s->n; i++)
+		doc_free(&s->d[i]);
+	if (n < s->n)
+		s->n = n;
+}
+
 /* get_str: field key of o as a new string into *out (NULL when absent or null). -1 when it is
  * there with another type. */
 static int get_str(const cJSON *o, const char *key, char **out)

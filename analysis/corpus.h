@@ -47,6 +47,8 @@ int docs_load(DocSet *s, const char *path);
 /* docs_parse: the same from memory; name is used in messages. */
 int docs_parse(DocSet *s, const char *text, size_t n, const char *name);
 void docs_free(DocSet *s);
+/* docs_truncate: keeps the first n records (frees the others); no-op when n >= s->n. */
+void docs_truncate(DocSet *s, size_t n);
 
 typedef struct {
 	int32_t *ids;

@@ -68,11 +68,13 @@ static void finish_dir(const char *partial, const char *out)
 }
 
 static void load_corpus(Corpus *c, const Tokenizer *tok, const char *path, int T, int packed,
-			int response_only)
+			int response_only, long limit)
 {
 	DocSet d;
 	if (docs_load(&d, path))
 		die_err();
+	if (limit > 0)
+		docs_truncate(&d, (size_t)limit);
 	corpus_init(c, T);
 	long k = packed ? corpus_add_docs_packed(c, tok, &d) : corpus_add_docs_sft(c, tok, &d, response_only);
 	if (k < 0)
@@ -162,6 +164,7 @@ int main(int argc, char **argv)
 	const char *method = NULL, *data = NULL, *mix = NULL, *out = NULL, *model_dir = NULL;
 	const char *tok_path = NULL, *heldout = NULL, *test = NULL, *sched_s = "", *targets_s = "q_proj,v_proj";
 	long seed = 1, steps = -1, batch = -1, ctx = -1, threads = 2, warmup = -1, ckpt_every = 200;
+	long limit = 0, limit_heldout = 2000;
 	long d = 128, layers = 4, heads = 4, kv_heads = 0, ffn = 0, lora_r = 8, log_every = 1, epochs_i = 0;
 	double epochs = -1, lr = -1, gamma = 0.85, wd = -1, clip = 1.0, lora_alpha = 32, lora_dropout = 0.05;
 	double init_std = 0.02, beta2 = -1;
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
 		{ "tokenizer", CLI_STR, &tok_path, "FILE", "tokenizer.json (pretrain; else MODEL/tokenizer.json)" },
 		{ "heldout", CLI_STR, &heldout, "FILE", "held-out data: its loss is logged at the end" },
 		{ "test", CLI_STR, &test, "FILE", "judge: held-out labelled pairs for its validation" },
+		{ "limit", CLI_INT, &limit, "N", "read only the first N records of each --data file (0: all)" },
+		{ "limit-heldout", CLI_INT, &limit_heldout, "N", "read only the first N records of --heldout (0: all)" },
 		{ "seed", CLI_INT, &seed, "S", "seed of initialisation, data order and dropout" },
 		{ "steps", CLI_INT, &steps, "N", "optimizer steps (-1: from --epochs)" },
 		{ "epochs", CLI_DOUBLE, &epochs, "E", "passes over the data (-1: method default: pretrain 1, align 3, lora 10)" },
@@ -310,12 +315,12 @@ int main(int argc, char **argv)
 	Corpus corp[TRAIN_MAX_SOURCES];
 	TrainSource src[TRAIN_MAX_SOURCES];
 	for (int i = 0; i < n_src; i++) {
-		load_corpus(&corp[i], tok, files[i], (int)ctx, is_pre, !loss_all);
+		load_corpus(&corp[i], tok, files[i], (int)ctx, is_pre, !loss_all, limit);
 		src[i] = (TrainSource){ &corp[i], weights[i] };
 	}
 	Corpus held = { 0 };
 	if (heldout)
-		load_corpus(&held, tok, heldout, (int)ctx, is_pre, !loss_all);
+		load_corpus(&held, tok, heldout, (int)ctx, is_pre, !loss_all, limit_heldout);
 
 	/* LoRA */
 	Lora lo = { 0 };
