@@ -178,16 +178,26 @@ out_free:
 	return ret;
 }
 
+static double short_decimal(float f)
+{
+	char buf[32];
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, (double)f);
+		if ((float)strtod(buf, NULL) == f)
+			return strtod(buf, NULL);
+	}
+	return f;
+}
+
 int checkpoint_save_adapter(const Lora *lo, const char *dir, const char *base_model,
 			    StDtype dtype)
 {
 	Adapter ad;
 	memset(&ad, 0, sizeof(ad));
-	/* PEFT stores lora_alpha; scaling is alpha / r (or / sqrt(r) with rsLoRA) */
-	double alpha = lo->use_rslora ? (double)lo->scale * sqrt((double)lo->r)
-				      : (double)lo->scale * lo->r;
-	adapter_config_init(&ad.cfg, lo->r, alpha);
-	ad.cfg.lora_dropout = lo->dropout;
+	/* float fields are written as the shortest decimals that read back to the same float, so
+	 * a dropout of 0.05f appears as 0.05, not 0.05000000074505806 */
+	adapter_config_init(&ad.cfg, lo->r, short_decimal(lo->alpha));
+	ad.cfg.lora_dropout = short_decimal(lo->dropout);
 	ad.cfg.use_rslora = lo->use_rslora;
 	adapter_config_set_base(&ad.cfg, base_model);
 	const char *names[LORA_NMOD];

@@ -251,6 +251,22 @@ static void test_lora(Fixture *f)
 	if (lo2.n_params == lo.n_params)
 		CHECK(memcmp(lo2.params, lo.params, sizeof(float) * lo.n_params) == 0);
 	lora_free(&lo2);
+	/* alpha and dropout come back exactly and are written as short decimals */
+	Lora lo3;
+	CHECK_INT(lora_init(&lo3, &m.cfg, 3, 16.0f, 0.05f, LORA_BIT(LORA_UP), 9), 0);
+	CHECK_INT(checkpoint_save_adapter(&lo3, out, NULL, ST_F32), 0);
+	CHECK_INT(checkpoint_load_adapter(&lo2, &m, out), 0);
+	CHECK_CLOSE(lo2.alpha, 16.0, 0, 0);
+	CHECK_CLOSE(lo2.dropout, 0.05f, 0, 0);
+	CHECK_CLOSE(lo2.scale, lo3.scale, 0, 0);
+	CHECK_INT(lo2.targets, LORA_BIT(LORA_UP));
+	char *acfg = xasprintf("%s/adapter_config.json", out);
+	char *atext = file_read_all(acfg, NULL);
+	CHECK_CONTAINS(atext, "0.05,");
+	free(atext);
+	free(acfg);
+	lora_free(&lo2);
+	lora_free(&lo3);
 	/* checkpoint round trip: F32 exact, BF16 rounded */
 	char *ck = xasprintf("%s/ck", tmp);
 	CHECK_INT(checkpoint_save(&m, ck, ST_F32), 0);
