@@ -364,6 +364,40 @@ double proj_penalty(const double *X, const double *A, int out, int r, int in)
 	return t;
 }
 
+void proj_penalty_grad(double *gA, double *M, const double *X, const double *A, int out, int r,
+		       int in)
+{
+	double *xtx = xmalloc((size_t)r * r * sizeof(double));
+	double *aat = xmalloc((size_t)r * r * sizeof(double));
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, out, 1.0, X, r, X, r, 0.0, xtx, r);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, r, in, 1.0, A, in, A, in, 0.0, aat, r);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, in, r, 1.0, xtx, r, A, in, 0.0, gA, in);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, r, r, 1.0, X, r, aat, r, 0.0, M, r);
+	free(xtx);
+	free(aat);
+}
+
+void proj_chat_residual_f32(float *X, const float *V, float vnorm, const float *B, int out,
+			    int in, int r, float *work)
+{
+	memcpy(X, B, (size_t)out * r * sizeof(float));
+	if (vnorm <= 0)
+		return;
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, r, out, 1.0f, V, in, B, r, 0.0f, work, r);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, r, in, -1.0f / vnorm, V, in, work, r,
+		    1.0f, X, r);
+}
+
+void proj_topk_residual_f32(float *X, const float *U, int k, const float *B, int out, int r,
+			    float *work)
+{
+	memcpy(X, B, (size_t)out * r * sizeof(float));
+	if (k <= 0)
+		return;
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, r, out, 1.0f, U, k, B, r, 0.0f, work, r);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, r, k, -1.0f, U, k, work, r, 1.0f, X, r);
+}
+
 int chat_eig_counts(const double *s, int k, double vnorm, double thr, int *exact)
 {
 	int count = 0;

@@ -93,6 +93,22 @@ void proj_topk_residual(double *X, const double *U, int k, const double *B, int 
  * O((out + in) r^2) (the paper's cheap evaluation). */
 double proj_penalty(const double *X, const double *A, int out, int r, int in);
 
+/* proj_penalty_grad: the parts of the penalty's gradient, for P = ||(I - C) B A||_F^2 with
+ * X = (I - C) B (C symmetric, as C_hat and C_k are):
+ *   dP/dA = 2 (X^T X) A           -> gA (r,in) = (X^T X) A
+ *   dP/dB = 2 (I - C) X (A A^T)   -> M (out,r) = X (A A^T); apply the same residual function
+ *                                    to M for (I - C) M.
+ * The caller multiplies by 2 lambda. Cost O((out + in) r^2). */
+void proj_penalty_grad(double *gA, double *M, const double *X, const double *A, int out, int r,
+		       int in);
+
+/* Float versions for training steps (sgemm; the full-V C_hat of a 7B model does not fit in
+ * double). Same contracts as the double functions; work is (in,r) and (k,r). */
+void proj_chat_residual_f32(float *X, const float *V, float vnorm, const float *B, int out,
+			    int in, int r, float *work);
+void proj_topk_residual_f32(float *X, const float *U, int k, const float *B, int out, int r,
+			    float *work);
+
 /* ---- spectrum summaries of a delta ---- */
 
 /* chat_eig_counts: how many eigenvalues sigma_i^2 / vnorm of C_hat exceed thr, from the top k

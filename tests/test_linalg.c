@@ -243,6 +243,69 @@ static void test_projectors(void)
 	free(wk);
 }
 
+/* penalty gradient against central finite differences, and the float residuals against the
+ * double ones */
+static void test_penalty_grad(void)
+{
+	Rng r;
+	rng_init(&r, 21, 0);
+	int out = 12, in = 9, rk = 3;
+	double *V = randmat(&r, out, in), *B = randmat(&r, out, rk), *A = randmat(&r, rk, in);
+	double vn = sqrt(fro2(V, (size_t)out * in));
+	double *X = xmalloc((size_t)out * rk * 8), *work = xmalloc((size_t)in * rk * 8);
+	double *gA = xmalloc((size_t)rk * in * 8), *M = xmalloc((size_t)out * rk * 8);
+	double *gB = xmalloc((size_t)out * rk * 8);
+	proj_chat_residual(X, V, vn, B, out, in, rk, work);
+	proj_penalty_grad(gA, M, X, A, out, rk, in);
+	proj_chat_residual(gB, V, vn, M, out, in, rk, work);       /* (I - C) X A A^T */
+	double h = 1e-6, worst = 0;
+	for (int i = 0; i < rk * in; i++) {
+		double keep = A[i];
+		A[i] = keep + h;
+		double p1 = proj_penalty(X, A, out, rk, in);
+		A[i] = keep - h;
+		double p0 = proj_penalty(X, A, out, rk, in);
+		A[i] = keep;
+		worst = fmax(worst, fabs((p1 - p0) / (2 * h) - 2 * gA[i]));
+	}
+	for (int i = 0; i < out * rk; i++) {
+		double keep = B[i];
+		B[i] = keep + h;
+		proj_chat_residual(X, V, vn, B, out, in, rk, work);
+		double p1 = proj_penalty(X, A, out, rk, in);
+		B[i] = keep - h;
+		proj_chat_residual(X, V, vn, B, out, in, rk, work);
+		double p0 = proj_penalty(X, A, out, rk, in);
+		B[i] = keep;
+		worst = fmax(worst, fabs((p1 - p0) / (2 * h) - 2 * gB[i]));
+	}
+	CHECK(worst < 1e-5);
+	/* float residuals */
+	proj_chat_residual(X, V, vn, B, out, in, rk, work);
+	float *Vf = xmalloc((size_t)out * in * 4), *Bf = xmalloc((size_t)out * rk * 4);
+	float *Xf = xmalloc((size_t)out * rk * 4), *wf = xmalloc((size_t)in * rk * 4);
+	for (int i = 0; i < out * in; i++)
+		Vf[i] = (float)V[i];
+	for (int i = 0; i < out * rk; i++)
+		Bf[i] = (float)B[i];
+	proj_chat_residual_f32(Xf, Vf, (float)vn, Bf, out, in, rk, wf);
+	CHECK_ALLCLOSE(Xf, X, (size_t)out * rk, 1e-5, 1e-5);
+	double *U = xmalloc((size_t)out * in * 8), *s = xmalloc((size_t)in * 8), *Vc = xmalloc((size_t)out * in * 8);
+	memcpy(Vc, V, (size_t)out * in * 8);
+	CHECK_INT(la_svd_full(Vc, out, in, s, U, NULL), 0);
+	int k = 4;
+	double *Uk = xmalloc((size_t)out * k * 8);
+	float *Ukf = xmalloc((size_t)out * k * 4);
+	for (int i = 0; i < out; i++)
+		for (int j = 0; j < k; j++)
+			Ukf[i * k + j] = (float)(Uk[i * k + j] = U[i * in + j]);
+	proj_topk_residual(X, Uk, k, B, out, rk, work);
+	proj_topk_residual_f32(Xf, Ukf, k, Bf, out, rk, wf);
+	CHECK_ALLCLOSE(Xf, X, (size_t)out * rk, 1e-5, 1e-5);
+	free(V); free(B); free(A); free(X); free(work); free(gA); free(M); free(gB); free(Vf);
+	free(Bf); free(Xf); free(wf); free(U); free(s); free(Vc); free(Uk); free(Ukf);
+}
+
 static void test_gram_schmidt(void)
 {
 	Rng r;
@@ -317,6 +380,7 @@ int main(void)
 	test_orthonormalize_errors();
 	test_projectors();
 	test_gram_schmidt();
+	test_penalty_grad();
 	test_eig_counts();
 	return test_summary();
 }
