@@ -150,8 +150,9 @@ int docs_parse(DocSet *s, const char *text, size_t n, const char *name)
 		if (q < e) {
 			cJSON *o = cJSON_ParseWithLength(text + p, e - p);
 			if (!o) {
+				size_t idx = s->n;
 				docs_free(s);
-				return err_set("%s:%d: record %zu: not valid JSON", name, line, s->n);
+				return err_set("%s:%d: record %zu: not valid JSON", name, line, idx);
 			}
 			Doc d;
 			int rc = doc_from_json(&d, o, name, line, s->n);
