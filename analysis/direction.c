@@ -592,6 +592,12 @@ int direction_compute(H5Store *out, const DirOpts *o, DirSummary *sum)
 	sum->selected_norm = sqrt(sel_d2);
 	if (write_tables(out, sum, lay_d2, lay_a2, lay_eig, o) < 0)
 		goto out;
+	sum->layer_rel = xmalloc((size_t)L * sizeof(double));
+	sum->layer_eig = xmalloc((size_t)L * sizeof(double));
+	for (int l = 0; l < L; l++) {
+		sum->layer_rel[l] = lay_a2[l] > 0 ? sqrt(lay_d2[l] / lay_a2[l]) : 0;
+		sum->layer_eig[l] = lay_eig[l];
+	}
 	sum->seconds = time_now() - t0;
 	ret = 0;
 out:
@@ -617,7 +623,10 @@ void direction_summary_free(DirSummary *sum)
 	for (int i = 0; i < sum->n && sum->t; i++)
 		free(sum->t[i].name);
 	free(sum->t);
+	free(sum->layer_rel);
+	free(sum->layer_eig);
 	sum->t = NULL;
+	sum->layer_rel = sum->layer_eig = NULL;
 	sum->n = 0;
 }
 
@@ -687,6 +696,17 @@ void direction_summary_print(FILE *f, const DirSummary *sum)
 #undef MED
 	}
 	free(buf);
+	for (int l = 0; l < sum->n_layers && sum->layer_rel; l++) {
+		if (l % 6 == 0)
+			fprintf(f, "%s", l ? "\n" : svd ? "per layer ||d||/||W|| (C_hat eig1):\n"
+							   : "per layer ||d||/||W||:\n");
+		if (svd && !isnan(sum->layer_eig[l]))
+			fprintf(f, " L%-2d %.3g (%.2g)", l, sum->layer_rel[l], sum->layer_eig[l]);
+		else
+			fprintf(f, " L%-2d %.3g", l, sum->layer_rel[l]);
+	}
+	if (sum->n_layers > 0 && sum->layer_rel)
+		fprintf(f, "\n");
 	if (!svd) {
 		fprintf(f, "C_hat: not examined (--topk 0)\n");
 		return;

@@ -94,14 +94,17 @@ typedef struct {
 	double seconds, svd_seconds;
 	size_t largest_bytes;           /* the largest selected tensor as float32 */
 	int topk;
+	double *layer_rel;              /* (n_layers) ||d_aligned|| / ||W_aligned|| per layer */
+	double *layer_eig;              /* (n_layers) largest C_hat eigenvalue (NaN: none) */
 } DirSummary;
 
 /* direction_compute: the whole computation into the open store out (see the layout above).
  * 0 ok; -1 with err_set naming the checkpoint and tensor. sum is filled on success (free with
  * direction_summary_free). */
 int direction_compute(H5Store *out, const DirOpts *o, DirSummary *sum);
-/* direction_summary_print: one screen: totals, a per-module table (medians), and the verdict
- * on how far C_hat is from a projector. */
+/* direction_summary_print: one screen: totals, a per-module table (medians), the relative
+ * norm (and top C_hat eigenvalue) per layer, and the verdict on how far C_hat is from a
+ * projector. */
 void direction_summary_print(FILE *f, const DirSummary *sum);
 void direction_summary_free(DirSummary *sum);
 

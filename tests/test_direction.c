@@ -289,6 +289,11 @@ static void test_direction_compute(void)
 	CHECK_INT(h5s_read(h, "/layers/delta_norm", H5S_F64, (void **)&ln, &nd, dims), 0);
 	CHECK_INT(dims[0], 2);
 	CHECK_CLOSE(ln[1], sqrt(l1), 0, 1e-6);
+	double *rl;
+	CHECK_INT(h5s_read(h, "/layers/rel_norm", H5S_F64, (void **)&rl, &nd, dims), 0);
+	double rel1 = rl[1];
+	free(rl);
+	CHECK(rel1 > 0 && rel1 < 1);
 	char *names;
 	CHECK_INT(h5s_attr_get_str(h, "/summary", "names", &names), 0);
 	CHECK_CONTAINS(names, "model.layers.1.self_attn.v_proj.weight");
@@ -331,6 +336,8 @@ static void test_direction_compute(void)
 	CHECK_CONTAINS(text, "q_proj");
 	CHECK_CONTAINS(text, "verdict:");
 	CHECK_CONTAINS(text, "not examined");
+	CHECK_CONTAINS(text, "per layer ||d||/||W|| (C_hat eig1):\n L0  ");
+	CHECK_CLOSE(sum.layer_rel[1], rel1, 0, 1e-12);
 	direction_summary_free(&sum2);
 	direction_summary_free(&sum);
 
