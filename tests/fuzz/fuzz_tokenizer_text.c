@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-const size_t fuzz_replay_total = 6000;
+const size_t fuzz_replay_total = 4000;
 
 static const struct {
 	const char *file;

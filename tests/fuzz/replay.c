@@ -13,7 +13,9 @@
  * safetensors header length), and stacks of these. Each input is given to
  * LLVMFuzzerTestOneInput in a heap block of exactly its size, so ASan sees any read past it.
  * An input that returns counts as a passed check; a crash or a target's abort() ends the
- * program, which tests/run.sh counts as a failure. Not done: coverage guidance (make fuzz). */
+ * program, which tests/run.sh counts as a failure; the input is then saved to
+ * $TMPDIR/asft-fuzz-crash-NAME. Under ASan, ASFT_FUZZ_LEAKS=1 runs a leak check after every
+ * input to name the one that leaked. Not done: coverage guidance (that is make fuzz). */
 #include "fuzz.h"
 #include "rng.h"
 #include "util.h"
@@ -30,6 +32,9 @@
 
 /* Sanitizer runtimes call this (if linked) before they end the program on an error. */
 extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+/* LeakSanitizer: leak check now, nonzero if something leaked (linked with ASan only). */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+static int leak_each;           /* ASFT_FUZZ_LEAKS=1: leak check after every input (slow) */
 
 /* Mutated inputs per seed file: the total (fuzz_replay_total if the target sets it, else
  * TOTAL_DEFAULT) spread over the seeds, at least PER_SEED_MIN each. ASFT_FUZZ_INPUTS
@@ -65,6 +70,10 @@ static void run_input(const uint8_t *data, size_t n)
 	cur_data = copy;
 	cur_n = n;
 	LLVMFuzzerTestOneInput(copy, n);
+	if (leak_each && __lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check()) {
+		fprintf(stderr, "replay: input %zu leaked (ASFT_FUZZ_LEAKS=1)\n", n_inputs);
+		abort();
+	}
 	cur_data = NULL;
 	free(copy);
 	n_inputs++;
@@ -451,6 +460,8 @@ static const char *target_name(const char *argv0)
 int main(int argc, char **argv)
 {
 	const char *name = target_name(argv[0]);
+	const char *leaks = getenv("ASFT_FUZZ_LEAKS");
+	leak_each = leaks && !strcmp(leaks, "1");
 	Seed *seeds = NULL;
 	int n_seeds = 0;
 
