@@ -105,25 +105,33 @@ int bpe_trainer_feed(BpeTrainer *t, const char *text, size_t len)
 	if (utf8_check(text, len, &bad) < 0)
 		return err_set("bpe_train: text is not valid UTF-8 at byte %zu", bad);
 	t->bytes += len;
-	/* cut at the earliest special-token occurrence, repeatedly */
+	/* cut at the earliest special-token occurrence, repeatedly; each special's next occurrence
+	 * is remembered, so a rare special does not rescan the text at every cut */
+	size_t *next = xmalloc((t->nspecial > 0 ? (size_t)t->nspecial : 1) * sizeof(size_t));
+	for (int i = 0; i < t->nspecial; i++)
+		next[i] = (size_t)-1;   /* not searched yet */
 	size_t pos = 0;
-	while (pos < len) {
+	int rc = 0;
+	while (pos < len && rc == 0) {
 		size_t best = len, blen = 0;
 		for (int i = 0; i < t->nspecial; i++) {
 			size_t sl = strlen(t->special[i]);
 			if (!sl)
 				continue;
-			const char *h = memmem(text + pos, len - pos, t->special[i], sl);
-			if (h && (size_t)(h - text) < best) {
-				best = (size_t)(h - text);
+			if (next[i] == (size_t)-1 || next[i] < pos) {
+				const char *h = memmem(text + pos, len - pos, t->special[i], sl);
+				next[i] = h ? (size_t)(h - text) : len;
+			}
+			if (next[i] < best || (next[i] == best && next[i] < len && sl > blen)) {
+				best = next[i];
 				blen = sl;
 			}
 		}
-		if (split_words(t, text + pos, best - pos) < 0)
-			return -1;
+		rc = split_words(t, text + pos, best - pos);
 		pos = best + blen;
 	}
-	return 0;
+	free(next);
+	return rc;
 }
 
 static const char *const text_fields[] = {"text", "instruction", "input", "output", "prompt",

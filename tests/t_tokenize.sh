@@ -80,6 +80,22 @@ case "$out" in '[[0,'*) ok ;; *) bad "trained encode should start with BOS 0: $o
 out=$($TOK --tokenizer $T/tok.json --bench $T/plain.txt)
 case "$out" in *'"mb_per_s": '*) ok ;; *) bad "bench output: $out" ;; esac
 
+# an independent encoder (tests/tok_ref.py: the GPT-2 scanner and merge loop written from the
+# description) agrees on random strings: ASCII, controls, Latin, Greek, Cyrillic, CJK, emoji,
+# digits, contractions, whitespace runs and special tokens, with merges learned on such text
+python3 tests/tok_ref.py random 1 3000 > $T/train_strs.json
+python3 -c "import json; print(''.join(s + '\n' for s in json.load(open('$T/train_strs.json'))))" > $T/mixed.txt
+check_ok $BIN/asft-data tokenizer --corpus $T/mixed.txt,$T/world.jsonl --vocab 1200 --out $T/mixed.json
+python3 tests/tok_ref.py random 2 400 > $T/test_strs.json
+$TOK --tokenizer $T/mixed.json --no-special < $T/test_strs.json > $T/ours.json
+python3 tests/tok_ref.py encode $T/mixed.json $T/test_strs.json > $T/ref.json
+check_ok cmp $T/ours.json $T/ref.json
+check_ok python3 -c "
+import json
+ids = json.load(open('$T/ours.json'))
+assert sum(map(len, ids)) > 2000 and max(max(x) for x in ids if x) > 600, 'merges were exercised'
+"
+
 # trainer errors
 check_fail 'out FILE is required' $BIN/asft-data tokenizer --corpus $T/plain.txt
 check_fail 'corpus FILE is required' $BIN/asft-data tokenizer --out $T/x.json
