@@ -11,7 +11,7 @@
 #include "tokenizer.h"
 
 typedef enum { MODEL_BPE, MODEL_WORDLEVEL } ModelKind;
-typedef enum { NORM_SEQ, NORM_PREPEND, NORM_REPLACE } NormKind;
+typedef enum { NORM_SEQ, NORM_PREPEND, NORM_REPLACE, NORM_STRIP } NormKind;
 typedef enum {
 	PRE_SEQ, PRE_BYTELEVEL, PRE_SPLIT, PRE_METASPACE, PRE_WHITESPACE, PRE_WHITESPACE_SPLIT
 } PreKind;
@@ -37,6 +37,7 @@ typedef struct Norm {
 	int nkids;
 	char *str;              /* Prepend: the prefix; Replace: the content */
 	Pattern pat;            /* Replace */
+	int left, right;        /* Strip */
 } Norm;
 
 typedef struct Pre {

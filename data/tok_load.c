@@ -253,8 +253,13 @@ static int rd_norm(Rd *r, const cJSON *o, Norm *n)
 		n->str = xstrdup(s);
 		return rd_pattern(r, o, &n->pat);
 	}
+	if (!strcmp(t, "Strip")) {
+		n->kind = NORM_STRIP;
+		return rd_bool(r, o, "strip_left", 1, &n->left) < 0 ||
+		       rd_bool(r, o, "strip_right", 1, &n->right) < 0 ? -1 : 0;
+	}
 	return err_set("%s: %s: normalizer type '%s' is not supported (supported: Sequence, Prepend, "
-		       "Replace)", r->name, r->where, t);
+		       "Replace, Strip)", r->name, r->where, t);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -336,12 +341,31 @@ static int rd_pre(Rd *r, const cJSON *o, Pre *p)
 		p->invert = 1;
 		return compile_regex(r, RUST_W "+|[^" RUST_W_INNER "\\s]+", &p->pat.re);
 	}
+	if (!strcmp(t, "Digits")) {
+		/* digits.rs: char::is_numeric, each digit alone or runs together */
+		int individual;
+		p->kind = PRE_SPLIT;
+		if (rd_bool(r, o, "individual_digits", 0, &individual) < 0)
+			return -1;
+		p->behavior = individual ? SPLIT_ISOLATED : SPLIT_CONTIGUOUS;
+		return compile_regex(r, "\\p{N}", &p->pat.re);
+	}
+	if (!strcmp(t, "Punctuation")) {
+		/* punctuation.rs: ASCII punctuation or a Unicode P* character, one at a time */
+		p->kind = PRE_SPLIT;
+		p->behavior = SPLIT_ISOLATED;
+		if (jget(o, "behavior") && rd_behavior(r, o, &p->behavior) < 0)
+			return -1;
+		return compile_regex(r, "[\\p{P}\\x{21}-\\x{2F}\\x{3A}-\\x{40}\\x{5B}-\\x{60}"
+				     "\\x{7B}-\\x{7E}]", &p->pat.re);
+	}
 	if (!strcmp(t, "WhitespaceSplit")) {
 		p->kind = PRE_WHITESPACE_SPLIT;
 		return 0;
 	}
 	return err_set("%s: %s: pre_tokenizer type '%s' is not supported (supported: Sequence, "
-		       "ByteLevel, Split, Metaspace, Whitespace, WhitespaceSplit)", r->name, r->where, t);
+		       "ByteLevel, Split, Metaspace, Whitespace, WhitespaceSplit, Digits, Punctuation)",
+		       r->name, r->where, t);
 }
 
 /* ------------------------------------------------------------------------------------------ */

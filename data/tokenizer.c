@@ -318,6 +318,15 @@ static int split_piece(Ctx *c, const Pattern *pt, SplitBehavior b, int invert, c
 /* ------------------------------------------------------------------------------------------ */
 /* Normalizers: whole-string rewrites. */
 
+static size_t utf8_prev(const char *s, size_t pos)
+{
+	size_t p = pos - 1;
+	while (p > 0 && ((unsigned char)s[p] & 0xC0) == 0x80)
+		p--;
+	return p;
+}
+
+
 static int replace_all(Ctx *c, const Pattern *pt, const char *content, const char *s, size_t n,
 		       TokBuf *out)
 {
@@ -353,6 +362,26 @@ static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, TokBuf *ou
 		return 0;
 	case NORM_REPLACE:
 		return replace_all(c, &nm->pat, nm->str, s, n, out);
+	case NORM_STRIP: {
+		/* strip.rs: trim_start / trim_end, i.e. Unicode White_Space */
+		size_t b = 0, e = n;
+		uint32_t cp;
+		while (nm->left && b < e) {
+			size_t l = tok_utf8_next(s + b, e - b, &cp);
+			if (!tok_is_space(cp))
+				break;
+			b += l;
+		}
+		while (nm->right && e > b) {
+			size_t p = utf8_prev(s, e);
+			tok_utf8_next(s + p, e - p, &cp);
+			if (!tok_is_space(cp))
+				break;
+			e = p;
+		}
+		tokbuf_put(out, s + b, e - b);
+		return 0;
+	}
 	case NORM_SEQ: {
 		TokBuf cur = {0}, nxt = {0};
 		tokbuf_put(&cur, s, n);
@@ -832,13 +861,6 @@ static int is_word_char(const Tokenizer *t, const char *s, size_t l)
 	return rc >= 0;
 }
 
-static size_t utf8_prev(const char *s, size_t pos)
-{
-	size_t p = pos - 1;
-	while (p > 0 && ((unsigned char)s[p] & 0xC0) == 0x80)
-		p--;
-	return p;
-}
 
 /* Calls emit for every split of s: id >= 0 for an added token, -1 for text between them. */
 typedef int (*SplitFn)(Ctx *c, const char *s, size_t n, int32_t id, size_t off, void *arg);

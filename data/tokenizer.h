@@ -5,11 +5,11 @@
  *   model          BPE (byte-level or SentencePiece-style: byte_fallback, fuse_unk, unk_token,
  *                  ignore_merges, merges as "a b" strings or [a, b] pairs, dropout null),
  *                  WordLevel
- *   normalizer     null, Sequence, Prepend, Replace (String or Regex pattern)
+ *   normalizer     null, Sequence, Prepend, Replace (String or Regex pattern), Strip
  *   pre_tokenizer  null, Sequence, ByteLevel (add_prefix_space, use_regex), Split (String or
  *                  Regex pattern, every behavior, invert), Metaspace (replacement, prepend_scheme
  *                  first/always/never or legacy add_prefix_space, split), Whitespace,
- *                  WhitespaceSplit
+ *                  WhitespaceSplit, Digits, Punctuation
  *   post_processor null, TemplateProcessing (single sequences), ByteLevel (no-op on ids), Sequence
  *   decoder        null (tokens joined by " "), Sequence, ByteLevel, Metaspace, Replace,
  *                  ByteFallback, Fuse, Strip

@@ -462,6 +462,30 @@ static void test_split_behaviors(void)
 		ENC(t, "a12  345\t", 0, -1, 1, 2);
 		tokenizer_free(t);
 	}
+	/* Digits (runs or single digits), Punctuation (one mark at a time), Strip normalizer */
+	t = from_text(xstrdup(
+		"{\"normalizer\": {\"type\": \"Strip\", \"strip_left\": true, \"strip_right\": "
+		"false}, \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
+		"\"WhitespaceSplit\"}, {\"type\": \"Digits\", \"individual_digits\": false}, {\"type\": "
+		"\"Punctuation\"}]}, \"model\": {\"type\": \"WordLevel\", \"unk_token\": \"?\", "
+		"\"vocab\": {\"?\": 0, \"ab\": 1, \"12\": 2, \"3\": 3, \"!\": 4, \"$\": 5, "
+		"\"\xE3\x80\x82\": 6, \"x\": 7}}}"));
+	CHECK(t != NULL);
+	if (t) {
+		/* " ab12!$x 3。" -> ab | 12 | ! | $ | x | 3 | 。 (。 is Po) */
+		ENC(t, " \tab12!$x 3\xE3\x80\x82", 0, -1, 1, 2, 4, 5, 7, 3, 6);
+		tokenizer_free(t);
+	}
+	t = from_text(xstrdup(
+		"{\"normalizer\": {\"type\": \"Strip\", \"strip_left\": false, \"strip_right\": "
+		"true}, \"pre_tokenizer\": {\"type\": \"Digits\", \"individual_digits\": true}, "
+		"\"model\": {\"type\": \"WordLevel\", \"unk_token\": \"?\", \"vocab\": {\"?\": 0, "
+		"\"1\": 1, \"2\": 2, \" a\": 3}}}"));
+	CHECK(t != NULL);
+	if (t) {
+		ENC(t, " a12 \n", 0, -1, 3, 1, 2);
+		tokenizer_free(t);
+	}
 	/* WhitespaceSplit: any Unicode space separates */
 	t = from_text(xstrdup("{\"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"}, \"model\": "
 			      "{\"type\": \"WordLevel\", \"unk_token\": \"?\", \"vocab\": {\"?\": 0, "
@@ -526,12 +550,12 @@ static void test_refusals(void)
 	refuse(PART("normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Foo\": \"x\"}, "
 		    "\"content\": \"y\"}"), "normalizer.pattern: expected {\"String\"");
 	refuse(PART("normalizer", "{\"prepend\": \"x\"}"), "normalizer.type: missing");
-	refuse(PART("pre_tokenizer", "{\"type\": \"Digits\", \"individual_digits\": true}"),
-	       "pre_tokenizer type 'Digits' is not supported");
+	refuse(PART("pre_tokenizer", "{\"type\": \"UnicodeScripts\"}"),
+	       "pre_tokenizer type 'UnicodeScripts' is not supported");
 	refuse(PART("pre_tokenizer", "{\"type\": \"BertPreTokenizer\"}"), "'BertPreTokenizer'");
 	refuse(PART("pre_tokenizer", "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
-		    "\"Whitespace\"}, {\"type\": \"Punctuation\"}]}"),
-	       "pre_tokenizer.pretokenizers[1]: pre_tokenizer type 'Punctuation'");
+		    "\"Whitespace\"}, {\"type\": \"CharDelimiterSplit\", \"delimiter\": \"x\"}]}"),
+	       "pre_tokenizer.pretokenizers[1]: pre_tokenizer type 'CharDelimiterSplit'");
 	refuse(PART("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"String\": \"-\"}, "
 		    "\"behavior\": \"Sideways\", \"invert\": false}"), "pre_tokenizer.behavior");
 	refuse(PART("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(a\"}, "
