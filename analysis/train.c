@@ -115,6 +115,8 @@ int train_init(Trainer *t, Model *m, Lora *lo, const TrainSource *src, int n_src
 
 void train_free(Trainer *t)
 {
+	for (int k = 0; k < TRAIN_N_SERIES; k++)
+		free(t->log[k]);
 	for (int s = 0; s < TRAIN_MAX_SOURCES; s++)
 		free(t->order[s]);
 	free(t->ids);
@@ -192,7 +194,7 @@ double train_step(Trainer *t)
 
 /* ---------------------------------------------------------------- state */
 
-#define STATE_MAGIC "ASFTTRN1"
+#define STATE_MAGIC "ASFTTRN2"
 
 typedef struct {
 	char magic[8];
@@ -203,6 +205,8 @@ typedef struct {
 	int64_t pass[TRAIN_MAX_SOURCES];
 	uint64_t mix[4];
 	int64_t lora_seed_state[4];     /* the model's dropout rng */
+	uint64_t log_n;                 /* log entries following the moments */
+	double time_offset;
 } StateHeader;
 
 int train_state_save(const Trainer *t, const char *path)
@@ -222,7 +226,9 @@ int train_state_save(const Trainer *t, const char *path)
 	}
 	memcpy(h.mix, t->mix.s, sizeof(h.mix));
 	memcpy(h.lora_seed_state, t->m->rng.s, sizeof(h.lora_seed_state));
-	size_t bytes = sizeof(h) + 3 * t->n * sizeof(float);
+	h.log_n = t->log_n;
+	h.time_offset = t->time_offset;
+	size_t bytes = sizeof(h) + 3 * t->n * sizeof(float) + TRAIN_N_SERIES * t->log_n * sizeof(double);
 	char *buf = xmalloc(bytes), *p = buf;
 	memcpy(p, &h, sizeof(h));
 	p += sizeof(h);
@@ -231,6 +237,12 @@ int train_state_save(const Trainer *t, const char *path)
 	memcpy(p, t->adam.m, t->n * sizeof(float));
 	p += t->n * sizeof(float);
 	memcpy(p, t->adam.v, t->n * sizeof(float));
+	p += t->n * sizeof(float);
+	for (int k = 0; k < TRAIN_N_SERIES; k++) {
+		if (t->log_n)
+			memcpy(p, t->log[k], t->log_n * sizeof(double));
+		p += t->log_n * sizeof(double);
+	}
 	int rc = file_write_atomic(path, buf, bytes);
 	free(buf);
 	return rc;
@@ -253,7 +265,8 @@ int train_state_load(Trainer *t, const char *path)
 		err_set("%s: not an asft training state (bad magic)", path);
 		goto out;
 	}
-	if (h.n != t->n || len != sizeof(h) + 3 * t->n * sizeof(float)) {
+	if (h.n != t->n || h.log_n > (uint64_t)1 << 40 ||
+	    len != sizeof(h) + 3 * t->n * sizeof(float) + TRAIN_N_SERIES * h.log_n * sizeof(double)) {
 		err_set("%s: state holds %llu trainable parameters, this run has %zu", path,
 			(unsigned long long)h.n, t->n);
 		goto out;
@@ -278,6 +291,16 @@ int train_state_load(Trainer *t, const char *path)
 	memcpy(t->params, p, t->n * sizeof(float));
 	memcpy(t->adam.m, p + t->n, t->n * sizeof(float));
 	memcpy(t->adam.v, p + 2 * t->n, t->n * sizeof(float));
+	const char *q = (const char *)(p + 3 * t->n);
+	t->log_cap = h.log_n > 64 ? (size_t)h.log_n : 64;
+	for (int k = 0; k < TRAIN_N_SERIES; k++) {
+		t->log[k] = xrealloc(t->log[k], t->log_cap * sizeof(double));
+		if (h.log_n)
+			memcpy(t->log[k], q, (size_t)h.log_n * sizeof(double));
+		q += (size_t)h.log_n * sizeof(double);
+	}
+	t->log_n = (size_t)h.log_n;
+	t->time_offset = h.time_offset;
 	t->step = h.step;
 	t->adam.t = h.adam_t;
 	for (int s = 0; s < t->n_src; s++) {
@@ -297,50 +320,57 @@ out:
 
 /* ---------------------------------------------------------------- run */
 
-static const char *const series_names[] = { "loss", "task_loss", "reg_loss", "lr", "grad_norm",
-					     "time", "step" };
-static const char *const series_desc[] = {
+const char *const train_series_names[TRAIN_N_SERIES] = { "loss", "task_loss", "reg_loss", "lr",
+							  "grad_norm", "time", "step" };
+static const char *const series_desc[TRAIN_N_SERIES] = {
 	"training loss (task + extra terms) of the step", "mean masked next-token loss",
 	"extra loss terms (hooks)", "learning rate of the step", "global gradient norm before clipping",
-	"seconds since this run started", "steps completed" };
-#define N_SERIES 7
+	"seconds of training so far (resumes included)", "steps completed" };
 
-int train_run(Trainer *t, const char *state_path, H5Store *log, const char *label)
+static void log_push(Trainer *t, const double *v)
+{
+	if (t->log_n == t->log_cap) {
+		t->log_cap = t->log_cap ? 2 * t->log_cap : 64;
+		for (int k = 0; k < TRAIN_N_SERIES; k++)
+			t->log[k] = xrealloc(t->log[k], t->log_cap * sizeof(double));
+	}
+	for (int k = 0; k < TRAIN_N_SERIES; k++)
+		t->log[k][t->log_n] = v[k];
+	t->log_n++;
+}
+
+int train_log_write(const Trainer *t, H5Store *s)
+{
+	for (int k = 0; k < TRAIN_N_SERIES; k++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/train/%s", train_series_names[k]);
+		if (t->log_n && h5s_series_append(s, path, t->log[k], t->log_n, series_desc[k]))
+			return -1;
+	}
+	return 0;
+}
+
+int train_run(Trainer *t, const char *state_path, const char *label)
 {
 	if (state_path && path_exists(state_path)) {
 		if (train_state_load(t, state_path))
 			return -1;
 		fprintf(stderr, "%s: resumed at step %ld of %ld from %s\n", label, t->step,
 			t->total_steps, state_path);
-		if (log && t->step < t->total_steps) {
-			for (int k = 0; k < N_SERIES; k++) {
-				char path[64];
-				snprintf(path, sizeof(path), "/train/%s", series_names[k]);
-				if (!h5s_exists(log, path))
-					continue;
-				if (h5s_series_truncate(log, path, (size_t)(t->step / t->opt.log_every)))
-					return -1;
-			}
-		}
 	}
 	Progress pr;
-	progress_init(&pr, label, (uint64_t)t->total_steps);
-	double t0 = time_now(), tok_sum = 0, loss_ema = NAN;
 	long step0 = t->step;
+	progress_init(&pr, label, (uint64_t)(t->total_steps - step0));
+	double t0 = time_now(), tok_sum = 0, loss_ema = NAN;
 	while (t->step < t->total_steps) {
 		double loss = train_step(t);
 		tok_sum += (double)t->tokens;
 		loss_ema = isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
 		double el = time_now() - t0;
-		if (log && t->step % t->opt.log_every == 0) {
-			double v[N_SERIES] = { t->loss, t->task_loss, t->reg_loss, t->lr, t->grad_norm,
-					       el, (double)t->step };
-			for (int k = 0; k < N_SERIES; k++) {
-				char path[64];
-				snprintf(path, sizeof(path), "/train/%s", series_names[k]);
-				if (h5s_series_append(log, path, &v[k], 1, series_desc[k]))
-					return -1;
-			}
+		if (t->step % t->opt.log_every == 0) {
+			double v[TRAIN_N_SERIES] = { t->loss, t->task_loss, t->reg_loss, t->lr, t->grad_norm,
+						     t->time_offset + el, (double)t->step };
+			log_push(t, v);
 		}
 		if (!isfinite(loss))
 			return err_set("%s: loss is %g at step %ld (lower the learning rate?)", label,
@@ -348,12 +378,14 @@ int train_run(Trainer *t, const char *state_path, H5Store *log, const char *labe
 		char extra[128];
 		snprintf(extra, sizeof(extra), "loss %.4f  lr %.2e  %.0f tok/s", loss_ema, t->lr,
 			 el > 0 ? tok_sum / el : 0.0);
-		progress_update(&pr, (uint64_t)t->step, extra);
+		progress_update(&pr, (uint64_t)(t->step - step0), extra);
 		if (state_path && t->opt.ckpt_every > 0 && t->step % t->opt.ckpt_every == 0 &&
 		    t->step < t->total_steps) {
-			if (train_state_save(t, state_path))
-				return -1;
-			if (log && h5s_flush(log))
+			double keep = t->time_offset;
+			t->time_offset += el;
+			int rc = train_state_save(t, state_path);
+			t->time_offset = keep;
+			if (rc)
 				return -1;
 		}
 	}
@@ -362,6 +394,7 @@ int train_run(Trainer *t, const char *state_path, H5Store *log, const char *labe
 	snprintf(extra, sizeof(extra), "loss %.4f  %.0f tok/s  %ld steps in %.1f s", t->loss,
 		 el > 0 ? tok_sum / el : 0.0, t->step - step0, el);
 	progress_finish(&pr, extra);
+	t->time_offset += el;
 	if (state_path && train_state_save(t, state_path))
 		return -1;
 	return 0;

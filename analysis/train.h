@@ -16,11 +16,12 @@
  * Epochs: steps_per_epoch = ceil(total sequences of all sources / B); StepLR counts epochs in
  * those steps. Determinism: the same seed, data and thread count give the same losses.
  *
- * train_run adds checkpoints (every ckpt_every steps: trainable weights, AdamW moments and the
- * sampler state in one file written atomically; a rerun with the same state path resumes from
- * it), the HDF5 log (extendible series loss, task_loss, reg_loss, lr, grad_norm, time per
- * logged step, and step; truncated to the checkpoint's step on resume), and a progress line
- * with loss, tokens/s and ETA. */
+ * train_run adds checkpoints (every ckpt_every steps: trainable weights, AdamW moments, the
+ * sampler state and the log so far in one file written atomically; a rerun with the same state
+ * path resumes from it), the log (series loss, task_loss, reg_loss, lr, grad_norm, time and step,
+ * one entry per log_every steps, kept in memory and in the state, so a killed run never leaves a
+ * half-written HDF5 file: train_log_write puts them into a store as extendible series), and a
+ * progress line with loss, tokens/s and ETA. */
 #ifndef ASFT_TRAIN_H
 #define ASFT_TRAIN_H
 
@@ -35,6 +36,9 @@
 #include "rng.h"
 
 #define TRAIN_MAX_SOURCES 8
+#define TRAIN_N_SERIES 7
+/* The log series, in order: loss, task_loss, reg_loss, lr, grad_norm, time, step. */
+extern const char *const train_series_names[TRAIN_N_SERIES];
 
 typedef struct {
 	long steps;             /* total optimizer steps; 0 = epochs * steps_per_epoch */
@@ -98,6 +102,10 @@ struct Trainer {
 	double loss, task_loss, reg_loss, lr, grad_norm;
 	long tokens;            /* tokens in the last batch (without padding) */
 	long targets_n;
+	/* the log: TRAIN_N_SERIES series of log_n entries */
+	double *log[TRAIN_N_SERIES];
+	size_t log_n, log_cap;
+	double time_offset;     /* seconds run before a resume */
 };
 
 /* train_init: a trainer over n_src sources (1..TRAIN_MAX_SOURCES, each non-empty) for m, or for
@@ -114,12 +122,13 @@ double train_step(Trainer *t);
 int train_state_save(const Trainer *t, const char *path);
 int train_state_load(Trainer *t, const char *path);
 
-/* train_run: runs to total_steps from t->step. state_path (NULL = no checkpoints): resumes
- * from it when it exists, saves every ckpt_every steps and at the end. log (may be NULL): an
- * open writable store; series under group "/train" (loss, task_loss, reg_loss, lr, grad_norm,
- * time, step), truncated to the resumed step. label names the progress line. 0 ok, -1 with
- * err_set. */
-int train_run(Trainer *t, const char *state_path, H5Store *log, const char *label);
+/* train_run: runs to total_steps from t->step, logging every log_every steps. state_path
+ * (NULL = no checkpoints): resumes from it when it exists (log included), saves every
+ * ckpt_every steps and at the end. label names the progress line. 0 ok, -1 with err_set. */
+int train_run(Trainer *t, const char *state_path, const char *label);
+/* train_log_write: the log as extendible float64 series under /train/<name> of s (appended to
+ * whatever is there). 0 ok, -1 with err_set. */
+int train_log_write(const Trainer *t, H5Store *s);
 
 /* train_eval_loss: mean masked next-token loss of the model (with its attached adapter, no
  * dropout) over the sequences of c, in batches of B. */

@@ -362,26 +362,19 @@ int main(int argc, char **argv)
 		die_err();
 	char *state = path_join(partial, "train.state");
 	char *log_path = path_join(partial, "train.h5");
-	if (!path_exists(log_path)) {
-		H5Store *h = h5s_create(log_path, "asft-train", config, (uint64_t)seed);
-		if (!h || h5s_attr_set_str(h, "/", "method", method) || h5s_close(h))
-			die_err();
-	}
-	H5Store *log = h5s_open(log_path, 1);
-	if (!log)
+	if (train_run(&t, state, method))
 		die_err();
-	double t0 = time_now();
-	if (train_run(&t, state, log, method))
-		die_err();
-	double wall = time_now() - t0;
+	double wall = t.time_offset;
 	double final_loss = t.loss, held_loss = NAN;
 	if (heldout) {
 		held_loss = train_eval_loss(&m, &held, (int)batch);
 		fprintf(stderr, "%s: held-out loss %.4f on %zu sequences\n", method, held_loss, held.n_seq);
 	}
-	if (h5s_write_scalar(log, "/final_loss", final_loss, "loss of the last step") ||
+	H5Store *log = h5s_create(log_path, "asft-train", config, (uint64_t)seed);
+	if (!log || h5s_attr_set_str(log, "/", "method", method) || train_log_write(&t, log) ||
+	    h5s_write_scalar(log, "/final_loss", final_loss, "loss of the last step") ||
 	    h5s_write_scalar(log, "/heldout_loss", held_loss, "mean loss on --heldout (NaN: none)") ||
-	    h5s_write_scalar(log, "/wall_seconds", wall, "wall time of the last (resumed) run") ||
+	    h5s_write_scalar(log, "/wall_seconds", wall, "seconds of training (resumes included)") ||
 	    h5s_attr_set_i64(log, "/", "steps", t.total_steps) ||
 	    h5s_attr_set_i64(log, "/", "trainable_params", (int64_t)t.n) ||
 	    h5s_attr_set_i64(log, "/", "model_params", (int64_t)m.n_params) ||
