@@ -14,6 +14,9 @@
 # median over all timed steps of all rounds. Every round also runs for each model organism
 # preset found under results/organism/<preset>/config.json (label = preset; BENCH_PRESETS=0
 # skips them). Writes results/bench/engine.jsonl (raw times) and results/bench/engine.h5.
+# A quick check of the pipeline: BENCH_ARGS="--hidden 64 --layers 2 --vocab 256 --ffn 128
+# --batch 2 --seq 32 --prompts 4 --max-new 4" BENCH_SGEMM_N=256 BENCH_ROUNDS=1 (both sides
+# receive BENCH_ARGS).
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every command here (see DESIGN.md 7).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,6 +24,11 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 BIN=${ASFT_BIN:-build/bin}
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 threads=${BENCH_THREADS:-$(nproc)} rounds=${BENCH_ROUNDS:-3}
+# torch's OpenMP threads busy-wait between parallel regions by default and then fight
+# OpenBLAS's threads for the cores (2-5x slower steps on this shared 2-core machine); PASSIVE
+# is torch's faster setting here, so the comparison uses it (BENCH_OMP_WAIT_POLICY=ACTIVE for
+# the default behaviour).
+omp_wait=${BENCH_OMP_WAIT_POLICY:-PASSIVE}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--threads) threads=$2; shift 2 ;;
@@ -46,25 +54,28 @@ fi
 one() {
 	local side=$1 what=$2 label=$3 dir=$4
 	shift 4
-	local m=()
+	local m=() extra=()
+	read -r -a extra <<< "${BENCH_ARGS:-}"
 	[ -n "$dir" ] && m=(--model "$dir")
 	local steps=(--warmup 1 --steps 3)
 	[ "$what" = gen ] && steps=(--warmup 1 --steps 2)
 	if [ "$side" = asft ]; then
 		"$BIN/asft-bench" --mode "$what" --label "$label" "${m[@]}" --threads "$threads" \
-			"${steps[@]}" "$@" >> "$runs"
+			"${steps[@]}" "${extra[@]}" "$@" >> "$runs"
 	else
-		OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$PY" experiments/mk/bench_engine.py \
-			--mode "$what" --label "$label" "${m[@]}" --threads "$threads" "${steps[@]}" "$@" >> "$runs"
+		OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=$omp_wait \
+			"$PY" experiments/mk/bench_engine.py \
+			--mode "$what" --label "$label" "${m[@]}" --threads "$threads" "${steps[@]}" "${extra[@]}" "$@" >> "$runs"
 	fi
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench-engine: $threads threads, $rounds rounds, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, load average $load0"
+echo "bench-engine: $threads threads, $rounds rounds, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, torch OMP_WAIT_POLICY=$omp_wait, load average $load0"
 t_start=$EPOCHREALTIME
 for ((r = 1; r <= rounds; r++)); do
 	if ((r % 2)); then order=(asft torch); else order=(torch asft); fi
-	"$BIN/asft-bench" --mode sgemm --threads "$threads" --warmup 1 --steps 3 >> "$runs"
+	"$BIN/asft-bench" --mode sgemm --threads "$threads" --warmup 1 --steps 3 \
+		--sgemm-n "${BENCH_SGEMM_N:-2048}" >> "$runs"
 	for spec in "${models[@]}"; do
 		label=${spec%%|*} dir=${spec#*|}
 		for what in train lora gen; do
@@ -78,5 +89,5 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-engine: load average at start $load0, at end $load1 ($(nproc) cores)"
 "$BIN/asft-bench" --mode report --in "$runs" --out results/bench/engine.h5 \
-	--note "threads $threads, rounds $rounds; load average (1/5/15 min) at start $load0, at end $load1 on $(nproc) cores; torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)" \
+	--note "threads $threads, rounds $rounds, torch OMP_WAIT_POLICY=$omp_wait; load average (1/5/15 min) at start $load0, at end $load1 on $(nproc) cores; torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)" \
 	| tee results/bench/engine.txt
