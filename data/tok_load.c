@@ -61,8 +61,9 @@ static int rd_str(Rd *r, const cJSON *o, const char *k, const char **out)
 
 static int rd_int(Rd *r, const cJSON *x, const char *what, long min, long max, long *out)
 {
-	if (!cJSON_IsNumber(x) || x->valuedouble != (double)(long)x->valuedouble ||
-	    x->valuedouble < (double)min || x->valuedouble > (double)max)
+	/* range first: converting an out-of-range double to long is undefined */
+	if (!cJSON_IsNumber(x) || !(x->valuedouble >= (double)min && x->valuedouble <= (double)max) ||
+	    x->valuedouble != (double)(long)x->valuedouble)
 		return err_set("%s: %s%s: expected an integer in [%ld, %ld]", r->name, r->where, what,
 			       min, max);
 	*out = (long)x->valuedouble;

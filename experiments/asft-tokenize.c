@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,8 @@ static void do_decode(const Tokenizer *tok, const cJSON *in, int skip)
 		size_t n = (size_t)cJSON_GetArraySize(it), k = 0;
 		int32_t *ids = xmalloc((n ? n : 1) * sizeof(int32_t));
 		for (const cJSON *x = it->child; x; x = x->next, k++) {
-			if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int32_t)x->valuedouble)
+			if (!cJSON_IsNumber(x) || !(x->valuedouble >= INT32_MIN && x->valuedouble <= INT32_MAX) ||
+			    x->valuedouble != (double)(int32_t)x->valuedouble)
 				die("stdin: element %d, id %zu is not a 32-bit integer", i, k);
 			ids[k] = (int32_t)x->valuedouble;
 		}

@@ -537,6 +537,12 @@ static void test_refusals(void)
 	       "expected an integer");
 	refuse("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1.5}, \"merges\": []}}",
 	       "expected an integer");
+	refuse("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1e300}, \"merges\": []}}",
+	       "expected an integer");     /* range checked before any conversion */
+	/* a JSON text that is not NUL-terminated: the message quotes only bytes inside it */
+	Tokenizer *nt = tokenizer_from_json("{\"model\": [}", 12, "cut.json");
+	CHECK(nt == NULL);
+	CHECK_CONTAINS(err_msg(), "cut.json: not a JSON object");
 	refuse("{\"model\": {\"type\": \"BPE\", \"vocab\": [], \"merges\": []}}", "model.vocab");
 	refuse("{\"model\": {\"vocab\": {}}}", "model.type: missing");
 	refuse("{\"normalizer\": null}", "model: expected an object");
