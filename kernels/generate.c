@@ -91,17 +91,38 @@ typedef struct {
 	float *kc, *vc;   /* layer's cache */
 } AttnCtx;
 
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Dot product and axpy in 8 float lanes (GCC vector extensions; fixed-size memcpy is one
+ * unaligned vector load or store). */
 static float dot_f(const float *a, const float *b, int n)
 {
-	float acc[8] = { 0 };
+	v8f acc = { 0 };
 	int i = 0;
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++)
-			acc[j] += a[i + j] * b[i + j];
+	for (; i + 8 <= n; i += 8) {
+		v8f x, y;
+		memcpy(&x, a + i, sizeof(x));
+		memcpy(&y, b + i, sizeof(y));
+		acc += x * y;
+	}
 	float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 	for (; i < n; i++)
 		s += a[i] * b[i];
 	return s;
+}
+
+static void axpy_f(float *restrict o, float w, const float *restrict v, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8f x, y;
+		memcpy(&x, o + i, sizeof(x));
+		memcpy(&y, v + i, sizeof(y));
+		x += w * y;
+		memcpy(o + i, &x, sizeof(x));
+	}
+	for (; i < n; i++)
+		o[i] += w * v[i];
 }
 
 /* item = b * H + h: the step's n queries of row b, head h, against slots [pad_b, t]. */
@@ -136,12 +157,8 @@ static void attn_items(void *ctx, long i0, long i1)
 				sum += sc[s];
 			}
 			float inv = 1.0f / sum;
-			for (int s = s0; s <= t; s++) {
-				float w = sc[s] * inv;
-				const float *v = Vc + (size_t)s * hd;
-				for (int i = 0; i < hd; i++)
-					o[i] += w * v[i];
-			}
+			for (int s = s0; s <= t; s++)
+				axpy_f(o, sc[s] * inv, Vc + (size_t)s * hd, hd);
 		}
 	}
 }
