@@ -232,23 +232,24 @@ def bench_train(c, lora):
     g = torch.Generator().manual_seed(args.seed)
     ids = torch.randint(0, c["V"], (B, T), generator=g)
     labels = ids[:, 1:].reshape(-1)
-    times = []
+    times, cpu = [], []
     loss = None
     for s in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         logits = model(ids)
         loss = Fn.cross_entropy(logits[:, :-1].reshape(-1, c["V"]), labels)
         loss.backward()
         opt.step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if s >= args.warmup:
             times.append(dt)
+            cpu.append(dc)
     out = settings(c)
     out.update(what="lora" if lora else "train", batch=B, seq=T, tokens=N, flops=flops,
                params=sum(p.numel() for p in model.parameters()),
                trainable=sum(p.numel() for p in params), last_loss=float(loss),
-               adamw_foreach=args.foreach, times=times)
+               adamw_foreach=args.foreach, times=times, cpu=cpu)
     if lora:
         out.update(lora_r=args.lora_r, lora_alpha=args.lora_alpha, lora_targets=args.lora_targets)
     return out
@@ -277,18 +278,19 @@ def bench_gen(c):
     model.eval()
     g = torch.Generator().manual_seed(args.seed)
     ids = torch.randint(0, c["V"], (args.prompts, args.prompt_len), generator=g)
-    times = []
+    times, cpu = [], []
     new = None
     for s in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         new = generate(model, c, ids)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if s >= args.warmup:
             times.append(dt)
+            cpu.append(dc)
     out = settings(c)
     out.update(what="gen", prompts=args.prompts, prompt_len=args.prompt_len,
                max_new=args.max_new, tokens=int(new.numel()), flops=0,
-               first_row=new[0, :8].tolist(), times=times)
+               first_row=new[0, :8].tolist(), times=times, cpu=cpu)
     return out
 
 
