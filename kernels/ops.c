@@ -566,9 +566,12 @@ static void OPS(xent_bwd_rows)(void *p, long n0, long n1)
 		}
 		real mx;
 		double lse = OPS(row_logsumexp)(x, V, &mx);
-		exp_shift_sum(d, x, V, (real)lse);
+		/* softmax = exp(x - mx) * exp(mx - lse): the shift by mx is exact in real, and
+		 * mx - lse = -log(sum) is small, so no large float lse rounds the probabilities */
+		exp_shift_sum(d, x, V, mx);
+		real k = (real)(exp((double)mx - lse) * c->dloss);
 		for (int v = 0; v < V; v++)
-			d[v] *= c->dloss;
+			d[v] *= k;
 		d[t] -= c->dloss;
 	}
 }

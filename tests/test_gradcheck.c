@@ -292,6 +292,64 @@ static void test_embedding_dropout(Rng *r)
 	free(u.x); free(u.out); free(u.mask); free(u.G); free(dx);
 }
 
+/* ------------------------------------------------------------ float kernels vs double
+ * The library's float build evaluates exp in vector lanes with its own polynomial; its softmax,
+ * SiLU and cross-entropy must agree with the double build (libm exp) to float precision, for
+ * lengths that are not multiples of 8 and for inputs far into exp's tails. */
+static double rel_err_fd(const float *f, const double *d, size_t n)
+{
+	double num = 0, den = 0;
+	for (size_t i = 0; i < n; i++) {
+		num = fmax(num, fabs(f[i] - d[i]));
+		den = fmax(den, fabs(d[i]));
+	}
+	return num / (den > 0 ? den : 1);
+}
+
+static void test_float_vs_double(Rng *r)
+{
+	enum { N = 3, V = 37, F = 29 };
+	double xd[N * V], ld[N], dd[N * V], gd[N * 2 * F], od[N * F], dgd[N * 2 * F];
+	float xf[N * V], lf[N], df[N * V], gf[N * 2 * F], of[N * F], dgf[N * 2 * F];
+	int tg[N] = { 3, 36, 0 };
+	for (int i = 0; i < N * V; i++) {
+		xf[i] = (float)(rng_normal(r) * (i < V ? 1 : 30));   /* row 1, 2: wide logits */
+		xd[i] = xf[i];
+	}
+	for (int i = 0; i < N * 2 * F; i++) {
+		gf[i] = (float)(rng_normal(r) * (i % 7 == 0 ? 60 : 3));  /* SiLU far into both tails */
+		gd[i] = gf[i];
+	}
+	crossentropy_forward(lf, xf, tg, N, V);
+	crossentropy_forward_d(ld, xd, tg, N, V);
+	CHECK(rel_err_fd(lf, ld, N) < 1e-6);
+	crossentropy_backward(df, xf, tg, 0.5f, N, V);
+	crossentropy_backward_d(dd, xd, tg, 0.5, N, V);
+	CHECK(rel_err_fd(df, dd, N * V) < 1e-6);
+	swiglu_forward(of, gf, N, F);
+	swiglu_forward_d(od, gd, N, F);
+	CHECK(rel_err_fd(of, od, N * F) < 1e-6);
+	float dyf[N * F];
+	double dyd[N * F];
+	for (int i = 0; i < N * F; i++)
+		dyd[i] = dyf[i] = (float)rng_normal(r);
+	memset(dgf, 0, sizeof(dgf));
+	memset(dgd, 0, sizeof(dgd));
+	swiglu_backward(dgf, dyf, gf, N, F);
+	swiglu_backward_d(dgd, dyd, gd, N, F);
+	CHECK(rel_err_fd(dgf, dgd, N * 2 * F) < 1e-6);
+	/* attention probabilities: a row of 70 scores (8-lane blocks and a tail) */
+	enum { T = 70, HD = 4 };
+	float qf[T * 3 * HD], attf[T * T], outf[T * HD];
+	double qdd[T * 3 * HD], attd[T * T], outd[T * HD];
+	for (int i = 0; i < T * 3 * HD; i++)
+		qdd[i] = qf[i] = (float)(rng_normal(r) * 4);
+	attention_forward(outf, attf, qf, 1, T, 1, 1, HD);
+	attention_forward_d(outd, attd, qdd, 1, T, 1, 1, HD);
+	CHECK(rel_err_fd(attf, attd, T * T) < 1e-6);
+	CHECK(rel_err_fd(outf, outd, T * HD) < 1e-5);
+}
+
 /* ------------------------------------------------------------ the thread pool */
 static void bump(void *ctx, long i0, long i1)
 {
@@ -325,6 +383,9 @@ static void test_pool(void)
 int main(void)
 {
 	test_pool();
+	Rng r0;
+	rng_init(&r0, 99, 0);
+	test_float_vs_double(&r0);
 	Rng r;
 	rng_init(&r, 1234, 0);
 	for (int nt = 1; nt <= 2; nt++) {       /* the pool must not change a result */
