@@ -35,20 +35,19 @@ uint32_t tokenizer_byte_char(uint8_t b)
 /* char_byte: inverse map, -1 for code points that are not byte stand-ins. */
 static int16_t char_byte_tab[512];
 static uint32_t byte_char_tab[256];
-static int byte_tabs_ready;
+static pthread_once_t byte_tabs_once = PTHREAD_ONCE_INIT;
 
-void tok_byte_tables_init(void)
+static void byte_tables_build(void)
 {
-	if (__atomic_load_n(&byte_tabs_ready, __ATOMIC_ACQUIRE))
-		return;
 	for (int i = 0; i < 512; i++)
 		char_byte_tab[i] = -1;
 	for (int b = 0; b < 256; b++) {
 		byte_char_tab[b] = tokenizer_byte_char((uint8_t)b);
 		char_byte_tab[byte_char_tab[b]] = (int16_t)b;
 	}
-	__atomic_store_n(&byte_tabs_ready, 1, __ATOMIC_RELEASE);
 }
+
+void tok_byte_tables_init(void) { pthread_once(&byte_tabs_once, byte_tables_build); }
 
 /* Unicode White_Space (what Rust's char::is_whitespace tests). */
 int tok_is_space(uint32_t c)
