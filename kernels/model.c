@@ -415,10 +415,16 @@ static void lora_fwd(Model *m, int mod, int l, float *out, const float *x, int N
 
 float model_forward(Model *m, const int *ids, const int *targets, int B, int T)
 {
+	for (int n = 0; n < B * T; n++)
+		if (ids[n] < 0 || ids[n] >= m->V) {
+			err_set("model: token id %d at row %d, position %d is outside the vocabulary "
+				"[0, %d)", ids[n], n / T, n % T, m->V);
+			m->n_targets = 0;
+			return NAN;
+		}
 	if (model_reserve(m, B, T) < 0) {
-		/* callers validate sizes; a bad batch here is a programming error */
-		fprintf(stderr, "model_forward: %s\n", err_msg());
-		abort();
+		m->n_targets = 0;
+		return NAN;
 	}
 	int N = B * T, d = m->d, L = m->L, qkvd = m->qkvd, F = m->F;
 	const ParamTensors *w = &m->w;

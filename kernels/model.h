@@ -140,10 +140,12 @@ int model_reserve(Model *m, int B, int T);
 /* model_rope_reserve: the RoPE table for positions 0..P-1 (generation uses it too). */
 void model_rope_reserve(Model *m, int P);
 
-/* model_forward: logits (B,T,V) into m->a.logits for ids (B,T) (ids in [0, V), trusted; callers
- * check). With targets (B,T) (the label each position predicts, < 0 = ignored; see
- * model_targets_shift) also the loss: the mean over positions with a target, returned and kept
- * for model_backward; returns 0 without targets or when none is >= 0. Calls model_reserve. */
+/* model_forward: logits (B,T,V) into m->a.logits for ids (B,T). With targets (B,T) (the label
+ * each position predicts, < 0 or >= V = ignored; see model_targets_shift) also the loss: the
+ * mean over positions with a target, returned and kept for model_backward; returns 0 without
+ * targets or when none is valid. Calls model_reserve. An id outside [0, V) or a batch that
+ * model_reserve refuses returns NAN with err_set and computes nothing (model_backward is then
+ * a no-op). */
 float model_forward(Model *m, const int *ids, const int *targets, int B, int T);
 /* model_backward: gradients of the last forward's loss, ACCUMULATED into grads (base, if
  * enabled) and the attached adapter's grads: call model_zero_grad first. Needs targets in the

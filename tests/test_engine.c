@@ -171,6 +171,12 @@ static void test_forward_backward(Fixture *f)
 	CHECK_INT(model_targets_shift(targets, f->ids, mask, B, T), B * (T - from));
 	float ml = model_forward(&m, f->ids, targets, B, T);
 	CHECK_CLOSE(ml, jnum(f->ref, "masked_loss"), 0, 1e-4);
+	/* a bad id: NAN and a message, nothing computed */
+	int keep_id = f->ids[5];
+	f->ids[5] = m.V;
+	CHECK(isnan(model_forward(&m, f->ids, targets, B, T)));
+	CHECK_CONTAINS(err_msg(), "position 5 is outside the vocabulary");
+	f->ids[5] = keep_id;
 	/* no targets at all: loss 0, backward a no-op */
 	for (int i = 0; i < N; i++)
 		targets[i] = -1;
