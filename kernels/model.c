@@ -152,6 +152,7 @@ int model_init(Model *m, const ModelConfig *cfg)
 	param_point(m, &m->w, m->params);
 	build_tensor_table(m);
 	rng_init(&m->rng, 0, 0x10aa);
+	m->loss_scale = 1.0f;
 	return 0;
 }
 
@@ -529,8 +530,8 @@ void model_backward(Model *m)
 	int any_lora = m->lora && !m->lora->merged;
 
 	/* dlogits in place of the logits */
-	crossentropy_backward(a->logits, a->logits, m->targets, 1.0f / (float)m->n_targets, N,
-			      m->V);
+	crossentropy_backward(a->logits, a->logits, m->targets,
+			      m->loss_scale / (float)m->n_targets, N, m->V);
 	memset(a->dln, 0, sizeof(float) * N * d);
 	matmul_backward(a->dln, GRAD(lm_head, 0), NULL, a->logits, a->lnf, w->lm_head, N, d, m->V);
 	memset(a->dres, 0, sizeof(float) * N * d);

@@ -104,6 +104,8 @@ typedef struct {
 	int rope_len;
 	Lora *lora;                 /* attached adapter (not owned), or NULL */
 	int training;               /* 1: LoRA dropout active */
+	float loss_scale;           /* model_backward differentiates loss_scale * loss (default 1;
+				     * e.g. 1/k to average k accumulated micro-batches) */
 	Rng rng;                    /* dropout masks */
 } Model;
 

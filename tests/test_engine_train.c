@@ -84,6 +84,18 @@ static void test_dropout_gradient(void)
 	model_backward(&m);
 	directional(&m, lo.params, lo.grads, lo.n_params, "LoRA (all modules, dropout 0.3) params");
 	directional(&m, m.params, m.grads, m.n_params, "base params under LoRA dropout");
+	/* loss_scale scales every gradient (gradient accumulation over micro-batches) */
+	float *g1 = xmalloc(sizeof(float) * lo.n_params);
+	memcpy(g1, lo.grads, sizeof(float) * lo.n_params);
+	m.loss_scale = 0.25f;
+	model_zero_grad(&m);
+	loss_at(&m, 5);
+	model_backward(&m);
+	m.loss_scale = 1.0f;
+	for (size_t i = 0; i < lo.n_params; i++)
+		g1[i] *= 0.25f;
+	CHECK_ALLCLOSE(lo.grads, g1, lo.n_params, 1e-9, 1e-5);
+	free(g1);
 	/* masks: another seed, another loss; training off, the deterministic branch */
 	float l1 = loss_at(&m, 6);
 	CHECK(l1 != l0);
