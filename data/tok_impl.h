@@ -11,7 +11,7 @@
 #include "tokenizer.h"
 
 typedef enum { MODEL_BPE, MODEL_WORDLEVEL } ModelKind;
-typedef enum { NORM_SEQ, NORM_PREPEND, NORM_REPLACE, NORM_STRIP } NormKind;
+typedef enum { NORM_SEQ, NORM_PREPEND, NORM_REPLACE, NORM_STRIP, NORM_UNICODE } NormKind;
 typedef enum {
 	PRE_SEQ, PRE_BYTELEVEL, PRE_SPLIT, PRE_METASPACE, PRE_WHITESPACE, PRE_WHITESPACE_SPLIT
 } PreKind;
@@ -38,6 +38,7 @@ typedef struct Norm {
 	char *str;              /* Prepend: the prefix; Replace: the content */
 	Pattern pat;            /* Replace */
 	int left, right;        /* Strip */
+	int form;               /* NFC, NFD, NFKC, NFKD = 0..3 (only the quick check) */
 } Norm;
 
 typedef struct Pre {

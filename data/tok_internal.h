@@ -39,6 +39,12 @@ void strmap_free(TokStrMap *m);
 
 uint64_t tok_hash_bytes(const void *p, size_t n);
 
+/* tok_unicode_stable (tok_unicode.c, generated): 1 if the valid UTF-8 s[0..n) is unchanged by
+ * Unicode normalization form `form` (0 NFC, 1 NFD, 2 NFKC, 3 NFKD) by the quick check (no code
+ * point that may change under it); else 0 and *bad (may be NULL) = the first such code point. */
+int tok_unicode_stable(int form, const char *s, size_t n, uint32_t *bad);
+extern const char tok_unicode_version[];
+
 /* tok_hash_pair: mixes all 64 bits of a (left << 32 | right) pair key into the low bits. */
 static inline uint64_t tok_hash_pair(uint64_t k)
 {

@@ -254,13 +254,20 @@ static int rd_norm(Rd *r, const cJSON *o, Norm *n)
 		n->str = xstrdup(s);
 		return rd_pattern(r, o, &n->pat);
 	}
+	static const char *const forms[] = {"NFC", "NFD", "NFKC", "NFKD"};
+	for (int f = 0; f < 4; f++)
+		if (!strcmp(t, forms[f])) {
+			n->kind = NORM_UNICODE;
+			n->form = f;
+			return 0;
+		}
 	if (!strcmp(t, "Strip")) {
 		n->kind = NORM_STRIP;
 		return rd_bool(r, o, "strip_left", 1, &n->left) < 0 ||
 		       rd_bool(r, o, "strip_right", 1, &n->right) < 0 ? -1 : 0;
 	}
 	return err_set("%s: %s: normalizer type '%s' is not supported (supported: Sequence, Prepend, "
-		       "Replace, Strip)", r->name, r->where, t);
+		       "Replace, Strip, NFC, NFD, NFKC, NFKD)", r->name, r->where, t);
 }
 
 /* ------------------------------------------------------------------------------------------ */

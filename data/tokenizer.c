@@ -361,6 +361,20 @@ static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, TokBuf *ou
 		return 0;
 	case NORM_REPLACE:
 		return replace_all(c, &nm->pat, nm->str, s, n, out);
+	case NORM_UNICODE: {
+		/* Only text the form leaves unchanged (the UAX #15 quick check) is accepted: the
+		 * composition / decomposition algorithm itself is not implemented, and guessing
+		 * would give ids the library does not. */
+		static const char *const forms[] = {"NFC", "NFD", "NFKC", "NFKD"};
+		uint32_t bad = 0;
+		if (!tok_unicode_stable(nm->form, s, n, &bad))
+			return err_set("%s: normalizer %s: U+%04X may change under %s, which is only "
+				       "implemented for text it leaves unchanged (Unicode %s quick check)",
+				       c->tok->name, forms[nm->form], (unsigned)bad, forms[nm->form],
+				       tok_unicode_version);
+		tokbuf_put(out, s, n);
+		return 0;
+	}
 	case NORM_STRIP: {
 		/* strip.rs: trim_start / trim_end, i.e. Unicode White_Space */
 		size_t b = 0, e = n;

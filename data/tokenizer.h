@@ -5,7 +5,9 @@
  *   model          BPE (byte-level or SentencePiece-style: byte_fallback, fuse_unk, unk_token,
  *                  ignore_merges, merges as "a b" strings or [a, b] pairs, dropout null),
  *                  WordLevel
- *   normalizer     null, Sequence, Prepend, Replace (String or Regex pattern), Strip
+ *   normalizer     null, Sequence, Prepend, Replace (String or Regex pattern), Strip; NFC, NFD,
+ *                  NFKC, NFKD only for text they leave unchanged (quick check; other text is an
+ *                  encode error, never a guess)
  *   pre_tokenizer  null, Sequence, ByteLevel (add_prefix_space, use_regex), Split (String or
  *                  Regex pattern, every behavior, invert), Metaspace (replacement, prepend_scheme
  *                  first/always/never or legacy add_prefix_space, split), Whitespace,
@@ -39,7 +41,8 @@ int tokenizer_save(const Tokenizer *tok, const char *path);
 
 /* tokenizer_encode: ids of text[0..len) (valid UTF-8, else -1 with err_set); add_special applies
  * the post-processor (e.g. BOS). *ids is a new array (caller frees; may be NULL when *n == 0).
- * 0 ok, -1 with err_set (invalid UTF-8; WordLevel without an unk token for an unknown word).
+ * 0 ok, -1 with err_set (invalid UTF-8; WordLevel without an unk token for an unknown word;
+ * text a Unicode normalizer would change, see above).
  * Thread-safe: a tokenizer is read-only after loading. */
 int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int add_special,
 		     int32_t **ids, size_t *n);

@@ -486,6 +486,43 @@ static void test_split_behaviors(void)
 		ENC(t, " a12 \n", 0, -1, 3, 1, 2);
 		tokenizer_free(t);
 	}
+	/* Unicode normalizers: text they leave unchanged passes (quick check), other text is an
+	 * encode error naming the code point, never a guess */
+	static const char *const forms[] = {"NFC", "NFD", "NFKC", "NFKD"};
+	for (int f = 0; f < 4; f++) {
+		char *j = xasprintf("{\"normalizer\": {\"type\": \"%s\"}, \"pre_tokenizer\": "
+				    "{\"type\": \"WhitespaceSplit\"}, \"model\": {\"type\": \"WordLevel\", "
+				    "\"unk_token\": \"?\", \"vocab\": {\"?\": 0, \"Hello\": 1, "
+				    "\"\xE6\x97\xA5\xE6\x9C\xAC\": 2, \"caf\xC3\xA9\": 3}}}", forms[f]);
+		t = from_text(j);
+		CHECK(t != NULL);
+		if (!t)
+			continue;
+		ENC(t, "Hello \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x91\x8D", 0, -1, 1, 2, 0);
+		int32_t *ids;
+		size_t n;
+		/* e + U+0301: composes under NFC / NFKC, reorders nothing, but is not stable */
+		CHECK_INT(tokenizer_encode(t, "cafe\xCC\x81", 6, 0, &ids, &n), -1);
+		CHECK_CONTAINS(err_msg(), "U+0301 may change under");
+		CHECK_CONTAINS(err_msg(), forms[f]);
+		/* precomposed é: stable under NFC and NFKC, decomposed by NFD and NFKD */
+		int rc = tokenizer_encode(t, "caf\xC3\xA9", 5, 0, &ids, &n);
+		if (f == 0 || f == 2) {
+			CHECK_INT(rc, 0);
+			CHECK(rc == 0 && n == 1 && ids[0] == 3);
+			free(ids);
+		} else {
+			CHECK_INT(rc, -1);
+			CHECK_CONTAINS(err_msg(), "U+00E9");
+		}
+		/* the fi ligature and the Angstrom sign: only the K forms touch the first */
+		rc = tokenizer_encode(t, "\xEF\xAC\x81", 3, 0, &ids, &n);
+		CHECK_INT(rc, f >= 2 ? -1 : 0);
+		if (rc == 0)
+			free(ids);
+		CHECK_INT(tokenizer_encode(t, "\xE2\x84\xAB", 3, 0, &ids, &n), -1);
+		tokenizer_free(t);
+	}
 	/* WhitespaceSplit: any Unicode space separates */
 	t = from_text(xstrdup("{\"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"}, \"model\": "
 			      "{\"type\": \"WordLevel\", \"unk_token\": \"?\", \"vocab\": {\"?\": 0, "
@@ -548,11 +585,12 @@ static void test_refusals(void)
 	refuse("{\"normalizer\": null}", "model: expected an object");
 	refuse("[1, 2]", "not a JSON object");
 	refuse("{\"model\": ", "not a JSON object");
-	refuse(PART("normalizer", "{\"type\": \"NFC\"}"), "normalizer type 'NFC' is not supported");
+	refuse(PART("normalizer", "{\"type\": \"BertNormalizer\"}"),
+	       "normalizer type 'BertNormalizer' is not supported");
 	refuse(PART("normalizer", "{\"type\": \"Lowercase\"}"), "normalizer type 'Lowercase'");
 	refuse(PART("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
-		    "\"Prepend\", \"prepend\": \"x\"}, {\"type\": \"NFKC\"}]}"),
-	       "normalizer.normalizers[1]: normalizer type 'NFKC'");
+		    "\"Prepend\", \"prepend\": \"x\"}, {\"type\": \"Precompiled\"}]}"),
+	       "normalizer.normalizers[1]: normalizer type 'Precompiled'");
 	refuse(PART("normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Foo\": \"x\"}, "
 		    "\"content\": \"y\"}"), "normalizer.pattern: expected {\"String\"");
 	refuse(PART("normalizer", "{\"prepend\": \"x\"}"), "normalizer.type: missing");
