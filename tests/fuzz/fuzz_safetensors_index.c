@@ -12,6 +12,7 @@
 #include "safetensors.h"
 #include "util.h"
 
+#include <cJSON.h>
 #include <string.h>
 
 const size_t fuzz_replay_total = 8000;
@@ -42,8 +43,27 @@ static const char *folder(void)
 	return dir;
 }
 
+/* Known and reported (fuzz report 2026-11-24): an index whose weight_map is empty ({}) makes
+ * st_open_dir call qsort(NULL, 0, ...) (data/safetensors.c open_index), undefined behaviour
+ * that UBSan stops on, and the folder is then accepted with no tensors. Such inputs are skipped
+ * until that is fixed, so the fuzzer can look further. */
+static int empty_weight_map(const uint8_t *data, size_t size)
+{
+	char *text = xmalloc(size + 1);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	cJSON *root = cJSON_Parse(text);
+	const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+	int empty = cJSON_IsObject(root) && cJSON_IsObject(wm) && !wm->child;
+	cJSON_Delete(root);
+	free(text);
+	return empty;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (empty_weight_map(data, size))
+		return 0;
 	const char *dir = folder();
 	char *path = path_join(dir, "model.safetensors.index.json");
 	fuzz_write_at(path, data, size);
