@@ -388,50 +388,87 @@ static void OPS(softmax_bwd_rows)(void *p, long r0, long r1)
  * r1 are never read (the softmax passes zero everything right of the diagonal). */
 #define ATT_QB 64
 
-void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T, int H, int KV,
-			    int hd)
+/* The per-head matmuls are small (a block of query rows against at most T keys), too small for
+ * OpenBLAS to split, so the heads themselves are spread over the pool, one item per
+ * (sequence, kv head): the query heads that share a kv head accumulate into the same dK / dV
+ * and so stay on one thread. OpenBLAS is held to one thread meanwhile (threads_blas_serial) so
+ * the calls from the pool do not compete for its workers. Each matmul is done whole by one
+ * thread, so the bits do not depend on the thread count. */
+typedef struct {
+	real *out, *att, *dqkv, *datt;
+	const real *qkv, *dout;
+	int T, H, KV, hd;
+} OPS(AttCtx);
+
+static void OPS(att_fwd_scores)(void *p, long i0, long i1)
 {
-	int qd = H * hd, ld = (H + 2 * KV) * hd, rep = H / KV;
+	OPS(AttCtx) *c = p;
+	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
+	int rep = H / KV;
 	real scale = (real)1 / sqrt((real)hd);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < H; h++) {
-			const real *q = qkv + (size_t)b * T * ld + h * hd;
-			const real *k = qkv + (size_t)b * T * ld + qd + (h / rep) * hd;
-			real *a = att + ((size_t)b * H + h) * T * T;
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / KV), g = (int)(it % KV);
+		const real *k = c->qkv + (size_t)b * T * ld + qd + g * hd;
+		for (int h = g * rep; h < (g + 1) * rep; h++) {
+			const real *q = c->qkv + (size_t)b * T * ld + h * hd;
+			real *a = c->att + ((size_t)b * H + h) * T * T;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
 				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale,
 				     q + (size_t)r0 * ld, ld, k, ld, 0, a + (size_t)r0 * T, T);
 			}
 		}
-	OPS(SoftmaxCtx) c = { .att = att, .T = T };
-	threads_for(OPS(causal_softmax_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < H; h++) {
-			const real *v = qkv + (size_t)b * T * ld + qd + KV * hd + (h / rep) * hd;
-			const real *a = att + ((size_t)b * H + h) * T * T;
-			real *o = out + (size_t)b * T * qd + h * hd;
+	}
+}
+
+static void OPS(att_fwd_values)(void *p, long i0, long i1)
+{
+	OPS(AttCtx) *c = p;
+	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
+	int rep = H / KV;
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / KV), g = (int)(it % KV);
+		const real *v = c->qkv + (size_t)b * T * ld + qd + KV * hd + g * hd;
+		for (int h = g * rep; h < (g + 1) * rep; h++) {
+			const real *a = c->att + ((size_t)b * H + h) * T * T;
+			real *o = c->out + (size_t)b * T * qd + h * hd;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
 				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1,
 				     a + (size_t)r0 * T, T, v, ld, 0, o + (size_t)r0 * qd, qd);
 			}
 		}
+	}
 }
 
-void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const real *qkv,
-			     const real *att, int B, int T, int H, int KV, int hd)
+void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T, int H, int KV,
+			    int hd)
 {
-	int qd = H * hd, ld = (H + 2 * KV) * hd, rep = H / KV;
-	real scale = (real)1 / sqrt((real)hd);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < H; h++) {
-			size_t base = (size_t)b * T * ld;
-			const real *v = qkv + base + qd + KV * hd + (h / rep) * hd;
-			const real *a = att + ((size_t)b * H + h) * T * T;
-			const real *dO = dout + (size_t)b * T * qd + h * hd;
-			real *dv = dqkv + base + qd + KV * hd + (h / rep) * hd;
-			real *dp = datt + ((size_t)b * H + h) * T * T;
+	OPS(AttCtx) c = { .out = out, .att = att, .qkv = qkv, .T = T, .H = H, .KV = KV, .hd = hd };
+	threads_blas_serial(1);
+	threads_for(OPS(att_fwd_scores), &c, (long)B * KV, 1);
+	threads_blas_serial(0);
+	OPS(SoftmaxCtx) sc = { .att = att, .T = T };
+	threads_for(OPS(causal_softmax_rows), &sc, (long)B * H * T, ROW_CHUNK * 4);
+	threads_blas_serial(1);
+	threads_for(OPS(att_fwd_values), &c, (long)B * KV, 1);
+	threads_blas_serial(0);
+}
+
+static void OPS(att_bwd_probs)(void *p, long i0, long i1)
+{
+	OPS(AttCtx) *c = p;
+	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
+	int rep = H / KV;
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / KV), g = (int)(it % KV);
+		size_t base = (size_t)b * T * ld;
+		const real *v = c->qkv + base + qd + KV * hd + g * hd;
+		real *dv = c->dqkv + base + qd + KV * hd + g * hd;
+		for (int h = g * rep; h < (g + 1) * rep; h++) {
+			const real *a = c->att + ((size_t)b * H + h) * T * T;
+			const real *dO = c->dout + (size_t)b * T * qd + h * hd;
+			real *dp = c->datt + ((size_t)b * H + h) * T * T;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
 				/* dP = dO V^T ; dV += P^T dO */
@@ -441,15 +478,24 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 				     a + (size_t)r0 * T, T, dO + (size_t)r0 * qd, qd, 1, dv, ld);
 			}
 		}
-	OPS(SoftmaxCtx) c = { .att = (real *)att, .datt = datt, .T = T };
-	threads_for(OPS(softmax_bwd_rows), &c, (long)B * H * T, ROW_CHUNK * 4);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < H; h++) {
-			size_t base = (size_t)b * T * ld;
-			const real *q = qkv + base + h * hd;
-			const real *k = qkv + base + qd + (h / rep) * hd;
-			const real *dS = datt + ((size_t)b * H + h) * T * T;
-			real *dq = dqkv + base + h * hd, *dk = dqkv + base + qd + (h / rep) * hd;
+	}
+}
+
+static void OPS(att_bwd_qk)(void *p, long i0, long i1)
+{
+	OPS(AttCtx) *c = p;
+	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
+	int rep = H / KV;
+	real scale = (real)1 / sqrt((real)hd);
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / KV), g = (int)(it % KV);
+		size_t base = (size_t)b * T * ld;
+		const real *k = c->qkv + base + qd + g * hd;
+		real *dk = c->dqkv + base + qd + g * hd;
+		for (int h = g * rep; h < (g + 1) * rep; h++) {
+			const real *q = c->qkv + base + h * hd;
+			const real *dS = c->datt + ((size_t)b * H + h) * T * T;
+			real *dq = c->dqkv + base + h * hd;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
 				/* dQ += scale dS K ; dK += scale dS^T Q */
@@ -459,6 +505,22 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 				     dS + (size_t)r0 * T, T, q + (size_t)r0 * ld, ld, 1, dk, ld);
 			}
 		}
+	}
+}
+
+void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const real *qkv,
+			     const real *att, int B, int T, int H, int KV, int hd)
+{
+	OPS(AttCtx) c = { .att = (real *)att, .dqkv = dqkv, .datt = datt, .qkv = qkv, .dout = dout,
+			  .T = T, .H = H, .KV = KV, .hd = hd };
+	threads_blas_serial(1);
+	threads_for(OPS(att_bwd_probs), &c, (long)B * KV, 1);
+	threads_blas_serial(0);
+	OPS(SoftmaxCtx) sc = { .att = (real *)att, .datt = datt, .T = T };
+	threads_for(OPS(softmax_bwd_rows), &sc, (long)B * H * T, ROW_CHUNK * 4);
+	threads_blas_serial(1);
+	threads_for(OPS(att_bwd_qk), &c, (long)B * KV, 1);
+	threads_blas_serial(0);
 }
 
 /* ---------------------------------------------------------------- swiglu */

@@ -99,6 +99,12 @@ void threads_set(int n)
 	pool.n = n;
 }
 
+void threads_blas_serial(int on)
+{
+	if (pool.n > 1)
+		openblas_set_num_threads(on ? 1 : pool.n);
+}
+
 int threads_get(void)
 {
 	return pool.n;

@@ -19,6 +19,10 @@ int threads_get(void);          /* current count (1 until threads_set) */
 /* threads_for: runs fn over [0, n) on the pool; loops shorter than min_chunk items per thread
  * use fewer threads (min_chunk <= 0 means 1), and the caller's thread does the first chunk. */
 void threads_for(ThreadsFn fn, void *ctx, long n, long min_chunk);
+/* threads_blas_serial: on = 1 holds OpenBLAS to one thread (for loops whose items each call
+ * small BLAS routines from the pool); on = 0 gives it threads_get() threads again. No-op with
+ * one thread. */
+void threads_blas_serial(int on);
 /* threads_shutdown: joins the workers (tools may call it at exit; threads_for restarts them). */
 void threads_shutdown(void);
 
