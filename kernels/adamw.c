@@ -67,11 +67,48 @@ void adamw_step(AdamW *o, float *params, const float *grads, float lr)
 		     o->weight_decay, o->t);
 }
 
+/* The norm is summed in at most 256 blocks whose bounds depend only on n, each block in double
+ * on one thread, then the block sums in order: the same bits for any thread count. */
+#define NORM_BLOCKS 256
+
+typedef struct {
+	float *g;
+	size_t n, block;
+	double *part;
+	float coef;
+} NormCtx;
+
+static void norm_blocks(void *ctx, long b0, long b1)
+{
+	NormCtx *c = ctx;
+	for (long b = b0; b < b1; b++) {
+		size_t i0 = (size_t)b * c->block, i1 = i0 + c->block < c->n ? i0 + c->block : c->n;
+		double s = 0;
+		for (size_t i = i0; i < i1; i++)
+			s += (double)c->g[i] * c->g[i];
+		c->part[b] = s;
+	}
+}
+
+static void scale_range(void *ctx, long i0, long i1)
+{
+	NormCtx *c = ctx;
+	for (long i = i0; i < i1; i++)
+		c->g[i] *= c->coef;
+}
+
 double grad_norm(const float *g, size_t n)
 {
+	double part[NORM_BLOCKS];
+	size_t block = (n + NORM_BLOCKS - 1) / NORM_BLOCKS;
+	if (block < 4096)
+		block = 4096;
+	long nb = (long)((n + block - 1) / block);
+	NormCtx c = { .g = (float *)g, .n = n, .block = block, .part = part };
+	threads_for(norm_blocks, &c, nb, 1);
 	double s = 0;
-	for (size_t i = 0; i < n; i++)
-		s += (double)g[i] * g[i];
+	for (long b = 0; b < nb; b++)
+		s += part[b];
 	return sqrt(s);
 }
 
@@ -81,9 +118,10 @@ double grad_clip(float *g, size_t n, float max_norm)
 	if (max_norm <= 0)
 		return norm;
 	float coef = (float)(max_norm / (norm + 1e-6));
-	if (coef < 1.0f)
-		for (size_t i = 0; i < n; i++)
-			g[i] *= coef;
+	if (coef < 1.0f) {
+		NormCtx c = { .g = g, .coef = coef };
+		threads_for(scale_range, &c, (long)n, 1 << 14);
+	}
 	return norm;
 }
 

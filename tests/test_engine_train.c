@@ -187,6 +187,22 @@ static void test_schedules(void)
 	float h[2] = { 0.3f, 0.4f };
 	grad_clip(h, 2, 1.0f);
 	CHECK_CLOSE(h[0], 0.3f, 0, 0);
+	/* the global norm does not depend on the thread count, and matches a plain double sum */
+	size_t big = 3000017;
+	float *gb = xmalloc(sizeof(float) * big);
+	Rng rr;
+	rng_init(&rr, 8, 8);
+	rng_fill_normal(&rr, gb, big, 0, 1);
+	double plain = 0;
+	for (size_t i = 0; i < big; i++)
+		plain += (double)gb[i] * gb[i];
+	threads_set(2);
+	double n2 = grad_norm(gb, big);
+	threads_set(1);
+	double n1 = grad_norm(gb, big);
+	CHECK(n1 == n2);
+	CHECK_CLOSE(n1, sqrt(plain), 0, 1e-12);
+	free(gb);
 	/* one AdamW step by hand: t = 1, m = (1-b1) g, v = (1-b2) g^2 -> p -= lr * sign(g) (ish) */
 	float p[1] = { 1.0f }, gr[1] = { 0.5f };
 	AdamW o;
