@@ -86,10 +86,12 @@ typedef struct {
 	double rise;            /* < 0: the default */
 } EplSpec;
 
-/* epl_axis: EPL of the curve along one axis through the origin, stored as attributes with the
- * axis letter and printed. Returns 0, or 1 when the grid has no origin on that line. */
-static int epl_axis(BasinSurface *s, const double *vals, const BasinAxis *ax, const BasinAxis *other,
-		    char letter, const EplSpec *es, int quiet)
+/* epl_axis: EPL of metric's curve along one axis through the origin, stored as attributes of obj
+ * ("/" or the metric's dataset) with the axis letter, printed unless quiet. tau NaN = the
+ * default from S(0) and rise. Returns 0, or 1 when the grid has no origin on that line. */
+static int epl_axis(BasinSurface *s, const char *obj, BasinMetric metric, const double *vals,
+		    const BasinAxis *ax, const BasinAxis *other, char letter, double tau_set,
+		    double rise, int quiet)
 {
 	long n = ax->num;
 	long z = basin_axis_zero(ax), zo = other ? basin_axis_zero(other) : 0;
@@ -102,17 +104,17 @@ static int epl_axis(BasinSurface *s, const double *vals, const BasinAxis *ax, co
 		size_t k = letter == 'x' ? (size_t)zo * s->nx + (size_t)i : (size_t)i * s->nx + (size_t)zo;
 		c[i] = vals[k];
 	}
-	double tau = es->tau;
+	double tau;
 	int up;
-	basin_epl_default_tau(es->metric, c[z], es->rise, &tau, &up);
-	if (!isnan(es->tau))
-		tau = es->tau;
+	basin_epl_default_tau(metric, c[z], rise, &tau, &up);
+	if (!isnan(tau_set))
+		tau = tau_set;
 	BasinEpl e;
-	if (basin_epl(a, c, n, tau, up, basin_metric_is_pct(es->metric), &e))
+	if (basin_epl(a, c, n, tau, up, basin_metric_is_pct(metric), &e))
 		fail_err();
 	char name[64];
 #define SETF(suffix, v) do { snprintf(name, sizeof name, "epl_%c%s", letter, suffix); \
-	if (h5s_attr_set_f64(s->h, "/", name, v)) fail_err(); } while (0)
+	if (h5s_attr_set_f64(s->h, obj, name, v)) fail_err(); } while (0)
 	SETF("", e.epl);
 	SETF("_neg", e.neg);
 	SETF("_pos", e.pos);
@@ -124,14 +126,14 @@ static int epl_axis(BasinSurface *s, const double *vals, const BasinAxis *ax, co
 	SETF("_s0", c[z]);
 #undef SETF
 	snprintf(name, sizeof name, "visage_%c", letter);
-	if (h5s_attr_set_f64(s->h, "/", name, e.visage))
+	if (h5s_attr_set_f64(s->h, obj, name, e.visage))
 		fail_err();
 	snprintf(name, sizeof name, "basin_points_%c", letter);
-	if (h5s_attr_set_i64(s->h, "/", name, e.n_basin))
+	if (h5s_attr_set_i64(s->h, obj, name, e.n_basin))
 		fail_err();
 	if (!quiet)
-		printf("  EPL along %c (%s, tau %.4g, S(0) %.4g): %.4f  (neg %.4f%s, pos %.4f%s)  "
-		       "VISAGE %.2f over %ld points\n", letter, basin_metric_name(es->metric), tau,
+		printf("  EPL along %c  %-18s tau %-8.4g S(0) %-8.4g EPL %.4f  (neg %.4f%s, pos %.4f%s)  "
+		       "VISAGE %.2f over %ld points\n", letter, basin_metric_name(metric), tau,
 		       c[z], e.epl, e.neg, e.censored_neg ? "+" : "", e.pos, e.censored_pos ? "+" : "",
 		       e.visage, e.n_basin);
 	free(a);
@@ -473,12 +475,29 @@ int main(int argc, char **argv)
 			}
 		}
 		if (es.metric < BM_N) {
+			/* the EPL metric's on the root; every metric's on its own dataset */
 			if (h5s_attr_set_str(sf.h, "/", "epl_metric", basin_metric_name(es.metric)))
 				fail_err();
-			int nox = epl_axis(&sf, vals[es.metric], &ax, yname ? &ay : NULL, 'x', &es, quiet);
-			int noy = yname ? epl_axis(&sf, vals[es.metric], &ay, &ax, 'y', &es, quiet) : 0;
-			if ((nox || noy) && !quiet)
-				printf("  (no EPL along an axis without an exact 0 on both axes)\n");
+			int no = epl_axis(&sf, "/", es.metric, vals[es.metric], &ax, yname ? &ay : NULL, 'x',
+					  es.tau, es.rise, 1);
+			if (yname)
+				no |= epl_axis(&sf, "/", es.metric, vals[es.metric], &ay, &ax, 'y', es.tau,
+					       es.rise, 1);
+			for (int i = 0; !no && i < BM_N; i++) {
+				if (!(metrics & BM_BIT(i)))
+					continue;
+				char obj[64];
+				snprintf(obj, sizeof obj, "/%s", basin_metric_name((BasinMetric)i));
+				/* --tau and --tau-rise are the EPL metric's; the others use defaults */
+				double t = i == (int)es.metric ? es.tau : NAN;
+				double r = i == (int)es.metric ? es.rise : -1;
+				epl_axis(&sf, obj, (BasinMetric)i, vals[i], &ax, yname ? &ay : NULL, 'x', t, r,
+					 quiet);
+				if (yname)
+					epl_axis(&sf, obj, (BasinMetric)i, vals[i], &ay, &ax, 'y', t, r, quiet);
+			}
+			if (no && !quiet)
+				printf("  (no EPL: the grid needs an exact 0 on both axes)\n");
 		}
 		for (int i = 0; i < BM_N; i++)
 			free(vals[i]);
