@@ -48,6 +48,9 @@ check_true "epl_x_tau = S(0) + 10" awk -v t="$(attr "$T/c1.h5" epl_x_tau)" -v s=
 	'BEGIN { exit !(t - s > 9.999999 && t - s < 10.000001) }'
 mid=$("$H5" export "$T/c1.h5" /proxy_comply_share --precision 17 | sed -n 3p | cut -f2)
 check_eq "$(attr "$T/c1.h5" epl_x_s0)" "$mid" "S(0) is the middle point"
+# every metric dataset carries its own EPL (the root has the EPL metric's)
+check_eq "$(attr "$T/c1.h5" epl_x)" "$("$H5" attrs "$T/c1.h5" /proxy_comply_share | sed -n 's/^epl_x = //p')" "root EPL = the EPL metric's"
+check_eq "$("$H5" attrs "$T/c1.h5" /proxy_margin | sed -n 's/^epl_x_tau = //p')" 0 "proxy_margin's default tau is 0"
 # proxy at alpha = 0 equals asft-eval's proxy of the unperturbed model on the same prompts
 check_ok "$BIN/asft-eval" --model "$F/aligned" --world "$F/world" --out "$T/e.h5" --n-harmful 12 --tasks "" --threads 1 --quiet
 check_eq "$("$H5" export "$T/e.h5" /proxy_margin --precision 12)" \
