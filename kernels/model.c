@@ -405,8 +405,9 @@ static void lora_fwd(Model *m, int mod, int l, float *out, const float *x, int N
 	const float *xin = x;
 	if (lora_dropping(m)) {
 		float *xd = m->a.lora_x[mod] + (size_t)l * N * in;
-		dropout_forward(xd, m->a.lora_mask[mod] + (size_t)l * N * in, x, (size_t)N * in,
-				lo->dropout, &m->rng);
+		/* one draw from the model's stream seeds this mask; rows draw from sub-streams */
+		dropout_forward(xd, m->a.lora_mask[mod] + (size_t)l * N * in, x, N, in, lo->dropout,
+				rng_u64(&m->rng));
 		xin = xd;
 	}
 	lora_forward(out + proj_col(m, mod), proj_ld(m, mod), m->a.lora_u[mod] + (size_t)l * N * r,

@@ -694,13 +694,34 @@ void OPS(lora_backward)(real *dx, real *dA, real *dB, real *du, const real *dout
 
 /* ---------------------------------------------------------------- dropout */
 
-void OPS(dropout_forward)(real *out, real *mask, const real *x, size_t n, real p, Rng *rng)
+typedef struct {
+	real *out, *mask;
+	const real *x;
+	int C;
+	real p;
+	uint64_t seed;
+} OPS(DropCtx);
+
+static void OPS(dropout_rows)(void *ctx, long n0, long n1)
 {
-	real keep = (real)1 / ((real)1 - p);
-	for (size_t i = 0; i < n; i++) {
-		mask[i] = rng_uniformf(rng) < p ? 0 : keep;
-		out[i] = x[i] * mask[i];
+	OPS(DropCtx) *c = ctx;
+	real keep = (real)1 / ((real)1 - c->p);
+	for (long n = n0; n < n1; n++) {
+		Rng rng;
+		rng_init(&rng, c->seed, (uint64_t)n);
+		size_t o = (size_t)n * c->C;
+		for (int i = 0; i < c->C; i++) {
+			c->mask[o + i] = rng_uniformf(&rng) < c->p ? 0 : keep;
+			c->out[o + i] = c->x[o + i] * c->mask[o + i];
+		}
 	}
+}
+
+void OPS(dropout_forward)(real *out, real *mask, const real *x, int N, int C, real p,
+			  uint64_t seed)
+{
+	OPS(DropCtx) c = { out, mask, x, C, p, seed };
+	threads_for(OPS(dropout_rows), &c, N, ROW_CHUNK);
 }
 
 void OPS(dropout_backward)(real *dx, const real *dout, const real *mask, size_t n)

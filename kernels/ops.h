@@ -18,6 +18,7 @@
 #define ASFT_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rng.h"
 
@@ -89,9 +90,11 @@ void lora_backward(float *dx, float *dA, float *dB, float *du, const float *dout
 		   const float *x, const float *u, const float *A, const float *B, int N, int C,
 		   int OC, int R, float s);
 
-/* dropout_forward: out (n) = x * mask, mask (n) = 0 (dropped, when rng_uniformf < p) or
- * 1/(1-p), as torch.nn.Dropout in training; the draws are serial so a seed fixes the mask. */
-void dropout_forward(float *out, float *mask, const float *x, size_t n, float p, Rng *rng);
+/* dropout_forward: out (N,C) = x * mask, mask (N,C) = 0 (dropped, when rng_uniformf < p) or
+ * 1/(1-p), as torch.nn.Dropout in training. Row n draws from rng_init(seed, n), so a seed fixes
+ * the mask whatever the thread count. */
+void dropout_forward(float *out, float *mask, const float *x, int N, int C, float p,
+		     uint64_t seed);
 /* dropout_backward: dx (n) += dout * mask. */
 void dropout_backward(float *dx, const float *dout, const float *mask, size_t n);
 
