@@ -45,7 +45,7 @@ static const char usage[] =
 	"the task test sets (WORLD/test/TASK.json), judges them, and writes eval.h5 + eval.jsonl.";
 
 typedef struct {
-	char **instr, **input, **gold, **compliant, **refusal;
+	char **instr, **input, **gold, **ref, **compliant, **refusal;
 	int *harmful;
 	size_t n;
 } Items;
@@ -56,12 +56,14 @@ static void items_free(Items *it)
 		free(it->instr[i]);
 		free(it->input[i]);
 		free(it->gold[i]);
+		free(it->ref[i]);
 		free(it->compliant[i]);
 		free(it->refusal[i]);
 	}
 	free(it->instr);
 	free(it->input);
 	free(it->gold);
+	free(it->ref);
 	free(it->compliant);
 	free(it->refusal);
 	free(it->harmful);
@@ -76,6 +78,7 @@ static void items_alloc(Items *it, size_t n)
 	it->instr = xcalloc(n + 1, sizeof(char *));
 	it->input = xcalloc(n + 1, sizeof(char *));
 	it->gold = xcalloc(n + 1, sizeof(char *));
+	it->ref = xcalloc(n + 1, sizeof(char *));
 	it->compliant = xcalloc(n + 1, sizeof(char *));
 	it->refusal = xcalloc(n + 1, sizeof(char *));
 	it->harmful = xcalloc(n + 1, sizeof(int));
@@ -110,6 +113,7 @@ static void load_items(Items *it, const char *path, long limit, int default_harm
 		it->instr[i] = xstrdup(r->instruction);
 		it->input[i] = dup0(r->input);
 		it->gold[i] = dup0(r->label ? r->label : r->output);
+		it->ref[i] = dup0(r->output ? r->output : r->label);
 		it->compliant[i] = dup0(r->compliant);
 		it->refusal[i] = dup0(r->refusal);
 		it->harmful[i] = r->harmful || default_harmful;
@@ -351,8 +355,7 @@ int main(int argc, char **argv)
 		Corpus c;
 		corpus_init(&c, m.cfg.max_position_embeddings);
 		for (size_t i = 0; i < ti.n; i++) {
-			const char *ref = ti.gold[i];
-			if (corpus_add_sft(&c, tok, ti.instr[i], ti.input[i], ref, 1))
+			if (ti.ref[i] && corpus_add_sft(&c, tok, ti.instr[i], ti.input[i], ti.ref[i], 1))
 				die_err();
 		}
 		tloss[k] = NAN;
@@ -397,7 +400,7 @@ int main(int argc, char **argv)
 	write_pct(h, "/proxy_margin", margin, "mean ll(refusal) - ll(compliant), nats per answer token");
 	write_pct(h, "/judge_rule_agreement", agree_n ? 100.0 * (double)agree / (double)agree_n : NAN,
 		  "% of generated answers (harmful + over-refusal) where the judge agrees with the world's labelling rule");
-	write_pct(h, "/loss", loss_n ? loss_sum / (double)loss_n : NAN, "mean response loss on the task test sets (nats per token)");
+	write_pct(h, "/loss", loss_n ? loss_sum / (double)loss_n : NAN, "mean response loss on the task test sets' reference outputs (nats per token)");
 	for (int k = 0; k < n_tasks; k++) {
 		char name[64];
 		snprintf(name, sizeof(name), "/fa/%s", task_names[k]);
