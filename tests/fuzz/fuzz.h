@@ -62,12 +62,15 @@ static inline int fuzz_one_line_(void)
 
 /* UBSan: stop at the first report. `make fuzz` compiles with recoverable UBSan checks, where a
  * report would otherwise scroll by while libFuzzer carries on; stopping makes it a crash with
- * a saved input. (Weak: replay.c includes this header too.) */
-__attribute__((weak)) const char *__ubsan_default_options(void);
-__attribute__((weak)) const char *__ubsan_default_options(void)
+ * a saved input. Defined once per program: in the target, not in replay.c (which defines
+ * FUZZ_REPLAY before including this header). */
+#ifndef FUZZ_REPLAY
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
 {
 	return "halt_on_error=1:print_stacktrace=1";
 }
+#endif
 
 static char fuzz_tmp_[4096];
 

@@ -16,6 +16,7 @@
  * program, which tests/run.sh counts as a failure; the input is then saved to
  * $TMPDIR/asft-fuzz-crash-NAME. Under ASan, ASFT_FUZZ_LEAKS=1 runs a leak check after every
  * input to name the one that leaked. Not done: coverage guidance (that is make fuzz). */
+#define FUZZ_REPLAY 1
 #include "fuzz.h"
 #include "rng.h"
 #include "util.h"
