@@ -868,12 +868,19 @@ static void report(const Opts *o, const char *config_json)
 			snprintf(ss, sizeof(ss), "%.1f%%", 100 * share);
 		if (isfinite(cratio))
 			snprintf(cs, sizeof(cs), "%.2fx", cratio);
-		printf("%-8s %-34s %10.0f %10.0f %7s %6.1fx %7s %7s %9s %9s\n", a->label,
-		       what_name(a->what), tok_a, tok_t, rs, target, ss, gen ? "" : "40%", cs, css);
-		if (!gen && isfinite(share_t))
-			printf("%-8s %-34s %10s %10s %7s %7s %6.1f%% %7s %9s %8.1f%%\n", "",
-			       "  (torch's % of peak)", "", "", "", "", 100 * share_t, "", "",
-			       100 * (t->flops / ct / 1e9) / peak_cgf);
+		char ts[32] = "-";
+		if (isfinite(tok_t))
+			snprintf(ts, sizeof(ts), "%.0f", tok_t);
+		printf("%-8s %-34s %10.0f %10s %7s %6.1fx %7s %7s %9s %9s\n", a->label,
+		       what_name(a->what), tok_a, ts, rs, target, ss, gen ? "" : "40%", cs, css);
+		if (!gen && isfinite(share_t)) {
+			double cst = (t->flops / ct / 1e9) / peak_cgf;
+			char cts[16] = "-";
+			if (isfinite(cst))
+				snprintf(cts, sizeof(cts), "%.1f%%", 100 * cst);
+			printf("%-8s %-34s %10s %10s %7s %7s %6.1f%% %7s %9s %9s\n", "",
+			       "  (torch's % of peak)", "", "", "", "", 100 * share_t, "", "", cts);
+		}
 		ok_all &= ratio >= target && (gen || share >= 0.4);
 		if (!h)
 			continue;
