@@ -46,6 +46,59 @@ int err_prefix(const char *fmt, ...)
 const char *err_msg(void) { return err_buf; }
 void err_clear(void) { err_buf[0] = 0; }
 
+/* utf8_seq_len: length of the valid UTF-8 sequence at s (n bytes left), 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 :
+		     (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (!len || len > n || utf8_check((const char *)s, len, NULL) != 0)
+		return 0;
+	return len;
+}
+
+const char *err_quote(const char *s, size_t max)
+{
+	static _Thread_local char ring[ERR_QUOTE_SLOTS][ERR_QUOTE_MAX + 4];
+	static _Thread_local unsigned next;
+	char *out = ring[next++ % ERR_QUOTE_SLOTS];
+	if (!s)
+		return strcpy(out, "(null)");
+	if (max == 0 || max > ERR_QUOTE_MAX)
+		max = ERR_QUOTE_MAX;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k = 0;
+	while (i < n) {
+		char esc[8];
+		const char *piece = esc;
+		size_t len = utf8_seq_len(u + i, n - i), plen;
+		/* U+0080..U+009F (C2 80..C2 9F) are controls too: NEL (U+0085) breaks lines */
+		int c1 = len == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0;
+		if (len && !c1 && u[i] >= 0x20 && u[i] != 0x7F) {
+			piece = s + i;
+			plen = len;
+		} else {
+			unsigned char c = u[i];
+			len = 1;
+			if (c == '\n' || c == '\r' || c == '\t')
+				snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+			else
+				snprintf(esc, sizeof esc, "\\x%02x", c);
+			plen = strlen(esc);
+		}
+		if (k + plen > max)
+			break;
+		memcpy(out + k, piece, plen);
+		k += plen;
+		i += len;
+	}
+	if (i < n) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = 0;
+	return out;
+}
+
 noreturn void die(const char *fmt, ...)
 {
 	va_list ap;

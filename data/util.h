@@ -22,6 +22,17 @@ int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *err_msg(void);          /* the last message; "" if none. Valid until the next set. */
 void err_clear(void);
+/* err_quote: s (user bytes: a tensor name, a JSON string, a CSV field) made fit for a one-line
+ * message (DESIGN.md section 8): "\n" "\r" "\t" become those two-character escapes, other
+ * control bytes (C0, DEL, UTF-8 encoded C1) and bytes that are not valid UTF-8 become \xNN,
+ * valid UTF-8 text (backslashes included) is kept as is; at most max output bytes (0 or more
+ * than ERR_QUOTE_MAX means ERR_QUOTE_MAX), cut at a whole character and followed by "..." when
+ * s was longer. NULL gives "(null)". The result is a thread-local buffer from a ring of
+ * ERR_QUOTE_SLOTS, so one err_set may quote up to that many strings; it stays valid until as
+ * many further calls in the same thread. Never fails. */
+#define ERR_QUOTE_MAX 200
+#define ERR_QUOTE_SLOTS 8
+const char *err_quote(const char *s, size_t max);
 
 /* Name printed before tool errors; cli_parse sets it from argv[0]. */
 extern const char *asft_prog;

@@ -3,6 +3,7 @@
 #include "rng.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -57,6 +58,48 @@ static void test_utf8(void)
 	CHECK_INT(utf8_check("\xff", 1, NULL), -1);
 }
 
+/* err_quote: user bytes in a message stay on one line, readable, and bounded. */
+static void test_err_quote(void)
+{
+	CHECK_STR(err_quote("model.layers.0.q_proj", 0), "model.layers.0.q_proj");
+	CHECK_STR(err_quote("", 0), "");
+	CHECK_STR(err_quote(NULL, 0), "(null)");
+	CHECK_STR(err_quote("a\nb\rc\td", 0), "a\\nb\\rc\\td");
+	CHECK_STR(err_quote("x\001\033[2Jy\177", 0), "x\\x01\\x1b[2Jy\\x7f");
+	CHECK_STR(err_quote("back\\slash \"q\"", 0), "back\\slash \"q\"");
+	CHECK_STR(err_quote("caf\xc3\xa9 \xe4\xb8\xad", 0), "caf\xc3\xa9 \xe4\xb8\xad");
+	/* bad UTF-8 byte by byte; NEL (U+0085) and U+2028 kept apart: NEL is a C1 control */
+	CHECK_STR(err_quote("a\xff\xc3(\xed\xa0\x80", 0), "a\\xff\\xc3(\\xed\\xa0\\x80");
+	CHECK_STR(err_quote("n\xc2\x85l", 0), "n\\xc2\\x85l");
+	/* the cap counts output bytes, cuts at whole escapes and characters, and says so */
+	CHECK_STR(err_quote("abcdef", 4), "abcd...");
+	CHECK_STR(err_quote("abcd", 4), "abcd");
+	CHECK_STR(err_quote("ab\ncd", 3), "ab...");
+	CHECK_STR(err_quote("a\xc3\xa9", 2), "a...");
+	char big[1000];
+	memset(big, 'z', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	const char *q = err_quote(big, 100000);
+	CHECK_INT(strlen(q), ERR_QUOTE_MAX + 3);
+	CHECK_STR(q + ERR_QUOTE_MAX, "...");
+	/* a ring of slots: one err_set can quote several strings */
+	const char *qs[ERR_QUOTE_SLOTS];
+	char want[ERR_QUOTE_SLOTS][8];
+	for (int i = 0; i < ERR_QUOTE_SLOTS; i++) {
+		char s[8];
+		snprintf(s, sizeof s, "%d\n", i);
+		snprintf(want[i], sizeof want[i], "%d\\n", i);
+		qs[i] = err_quote(s, 0);
+	}
+	int all = 1;
+	for (int i = 0; i < ERR_QUOTE_SLOTS; i++)
+		all &= strcmp(qs[i], want[i]) == 0;
+	CHECK(all);
+	err_set("%s: tensor %s: shard %s", "f", err_quote("a\nb", 0), err_quote("s\n", 0));
+	CHECK_STR(err_msg(), "f: tensor a\\nb: shard s\\n");
+	CHECK(strchr(err_msg(), '\n') == NULL);
+}
+
 static void test_rng(void)
 {
 	Rng a, b, c;
@@ -105,6 +148,7 @@ int main(void)
 	test_errors();
 	test_files();
 	test_utf8();
+	test_err_quote();
 	test_rng();
 	return test_summary();
 }
