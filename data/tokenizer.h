@@ -61,7 +61,7 @@ const char *tokenizer_id_to_token(const Tokenizer *tok, int32_t id);
 size_t tokenizer_vocab_size(const Tokenizer *tok);
 int tokenizer_is_special(const Tokenizer *tok, int32_t id);   /* a special added token */
 /* Well-known ids, -1 if unknown. BOS / EOS come from the TemplateProcessing special tokens
- * around the sequence when there is one, else from added tokens named <s> </s>
+ * around the sequence when there is one, else from the tokens named <s> </s>
  * <|begin_of_text|> <|end_of_text|> <|endoftext|> <bos> <eos>; PAD from <pad> <|pad|> [PAD];
  * UNK from the model's unk_token. */
 int32_t tokenizer_bos_id(const Tokenizer *tok);
