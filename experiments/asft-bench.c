@@ -175,8 +175,11 @@ static void bench_train(const Opts *o, int use_lora)
 		die_err();
 	model_init_weights(&m, (uint64_t)o->seed, 0.02f);
 	int B = (int)o->batch, T = (int)o->seq;
-	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings)
+	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings) {
+		/* a shorter context: more sequences, so a step keeps its B*T tokens */
 		T = cfg.max_position_embeddings;
+		B = (int)((o->batch * o->seq + T - 1) / T);
+	}
 	Lora lo;
 	memset(&lo, 0, sizeof(lo));
 	float *params, *grads;
@@ -572,8 +575,11 @@ static void bench_profile(const Opts *o, int use_lora)
 		die_err();
 	model_init_weights(&m, (uint64_t)o->seed, 0.02f);
 	int B = (int)o->batch, T = (int)o->seq;
-	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings)
+	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings) {
+		/* a shorter context: more sequences, so a step keeps its B*T tokens */
 		T = cfg.max_position_embeddings;
+		B = (int)((o->batch * o->seq + T - 1) / T);
+	}
 	Lora lo;
 	memset(&lo, 0, sizeof(lo));
 	float *params, *grads;

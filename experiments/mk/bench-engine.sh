@@ -12,8 +12,9 @@
 # Each measurement runs in its own process with warm-up steps excluded; R rounds alternate which
 # side goes first, so a burst of load on this shared machine hits both; the table gives the
 # median over all timed steps of all rounds. Every round also runs for each model organism
-# preset found under results/organism/<preset>/config.json (label = preset; BENCH_PRESETS=0
-# skips them). Writes results/bench/engine.jsonl (raw times) and results/bench/engine.h5.
+# preset found under results/organism/<preset>/base/config.json (label = preset, its architecture
+# with random weights; a context shorter than 256 gets more sequences, keeping 2048 tokens per
+# step; BENCH_PRESETS=0 skips them). Writes results/bench/engine.jsonl (raw times) and results/bench/engine.h5.
 # A quick check of the pipeline: BENCH_ARGS="--hidden 64 --layers 2 --vocab 256 --ffn 128
 # --batch 2 --seq 32 --prompts 4 --max-new 4" BENCH_SGEMM_N=256 BENCH_ROUNDS=1 (both sides
 # receive BENCH_ARGS).
@@ -43,10 +44,11 @@ runs=results/bench/engine.jsonl
 
 models=("bench|")
 if [ "${BENCH_PRESETS:-1}" != 0 ]; then
-	for c in results/organism/*/config.json; do
+	for c in results/organism/*/base/config.json; do
 		[ -e "$c" ] || continue
 		d=${c%/config.json}
-		models+=("${d##*/}|$d")
+		p=${d%/base}
+		models+=("${p##*/}|$d")
 	done
 fi
 

@@ -215,6 +215,8 @@ def bench_train(c, lora):
     torch.manual_seed(args.seed)
     model = Llama(c)
     B, T = args.batch, min(args.seq, c["maxpos"])
+    if T < args.seq:  # a shorter context: more sequences, so a step keeps its B*T tokens
+        B = (args.batch * args.seq + T - 1) // T
     N = B * T
     att = 12.0 * c["L"] * T * c["H"] * c["hd"] * N
     if lora:
