@@ -15,6 +15,13 @@
 #define KEY_PREFIX "base_model.model."
 #define KEY_A ".lora_A.weight"
 #define KEY_B ".lora_B.weight"
+#define Q(s) err_quote((s), 0)          /* a name from a file, fit for a one-line message */
+
+/* Sane ranges, checked when a config is read and when one is saved: PEFT's own checks are
+ * looser, but a rank past 65536 or an alpha past 1e6 is a typo or an attack, and an infinite
+ * alpha (JSON 1e309 reads as one) would make every update infinite. */
+#define R_MAX 65536
+#define ALPHA_MAX 1e6
 
 /* PEFT's "all-linear" for a decoder-only Llama: every nn.Linear except the output layer. */
 static const char *const all_linear[] = {"q_proj", "k_proj", "v_proj", "o_proj",
@@ -65,7 +72,7 @@ int adapter_config_set_regex(AdapterConfig *c, const char *regex)
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(code, msg, sizeof msg);
 		return err_set("adapter config: target_modules regex \"%s\" does not compile at "
-			       "offset %zu: %s", regex, (size_t)off, (const char *)msg);
+			       "offset %zu: %s", Q(regex), (size_t)off, (const char *)msg);
 	}
 	clear_targets(c);
 	c->target_regex = xstrdup(regex);
@@ -135,9 +142,38 @@ static int get_number(const cJSON *root, const char *key, double def, double *ou
 		return 0;
 	}
 	if (!cJSON_IsNumber(j))
-		return err_set("%s: %s is not a number", path, key);
+		return err_set("%s: %s is not a number", path, Q(key));
+	if (!isfinite(j->valuedouble))      /* cJSON reads 1e309 as infinity */
+		return err_set("%s: %s is not a finite number (%g)", path, Q(key), j->valuedouble);
 	*out = j->valuedouble;
 	return 0;
+}
+
+/* check_ranges: r, lora_alpha and lora_dropout within the sane ranges above; where names the
+ * file for the message. */
+static int check_ranges(const AdapterConfig *c, const char *where)
+{
+	if (c->r < 1 || c->r > R_MAX)
+		return err_set("%s: r %d is outside [1, %d]", where, c->r, R_MAX);
+	if (!(c->lora_alpha > 0 && c->lora_alpha <= ALPHA_MAX))
+		return err_set("%s: lora_alpha %g is outside (0, %g]", where, c->lora_alpha,
+			       ALPHA_MAX);
+	if (!(c->lora_dropout >= 0 && c->lora_dropout < 1))
+		return err_set("%s: lora_dropout %g is outside [0, 1)", where, c->lora_dropout);
+	return 0;
+}
+
+/* add_exact_number: key = d as the shortest of %.15g/%.16g/%.17g that strtod reads back to d
+ * exactly (cJSON's own printing allows an ulp of drift). d must be finite. */
+static void add_exact_number(cJSON *o, const char *key, double d)
+{
+	char buf[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	cJSON_AddRawToObject(o, key, buf);
 }
 
 static int parse_targets(AdapterConfig *c, const cJSON *j, const char *path)
@@ -178,23 +214,23 @@ static int parse_config(AdapterConfig *c, const cJSON *root, const char *path)
 	for (const cJSON *a = root->child; a; a = a->next)
 		for (const cJSON *b = a->next; b; b = b->next)
 			if (strcmp(a->string, b->string) == 0)
-				return err_set("%s: key \"%s\" appears twice", path, a->string);
+				return err_set("%s: key \"%s\" appears twice", path, Q(a->string));
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "peft_type");
 	if (!cJSON_IsString(j))
 		return err_set("%s: peft_type is missing or not a string", path);
 	if (strcmp(j->valuestring, "LORA") != 0)
 		return err_set("%s: peft_type is \"%s\"; only LORA adapters are supported", path,
-			       j->valuestring);
+			       Q(j->valuestring));
 	j = cJSON_GetObjectItemCaseSensitive(root, "r");
-	if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < 1 ||
-	    j->valuedouble > 65536)
-		return err_set("%s: r is missing or not a positive integer", path);
+	if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble))
+		return err_set("%s: r is missing or not an integer", path);
+	if (!(j->valuedouble >= 1 && j->valuedouble <= R_MAX))
+		return err_set("%s: r %g is outside [1, %d]", path, j->valuedouble, R_MAX);
 	c->r = (int)j->valuedouble;
 	if (get_number(root, "lora_alpha", 8, &c->lora_alpha, path) ||
-	    get_number(root, "lora_dropout", 0, &c->lora_dropout, path))
+	    get_number(root, "lora_dropout", 0, &c->lora_dropout, path) ||
+	    check_ranges(c, path))
 		return -1;
-	if (!(c->lora_dropout >= 0 && c->lora_dropout < 1))
-		return err_set("%s: lora_dropout %g is outside [0, 1)", path, c->lora_dropout);
 	j = cJSON_GetObjectItemCaseSensitive(root, "bias");
 	if (!is_null_or_absent(j) && (!cJSON_IsString(j) || strcmp(j->valuestring, "none") != 0))
 		return err_set("%s: bias must be \"none\" (trained biases are not supported)", path);
@@ -244,8 +280,10 @@ int adapter_config_load(AdapterConfig *c, const char *path)
 
 int adapter_config_save(const AdapterConfig *c, const char *path)
 {
-	if (c->r < 1 || (!c->n_targets && !c->target_regex))
-		return err_set("%s: adapter config needs r >= 1 and target_modules", path);
+	if (!c->n_targets && !c->target_regex)
+		return err_set("%s: adapter config needs target_modules", path);
+	if (check_ranges(c, path))
+		return -1;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "alpha_pattern", cJSON_CreateObject());
 	if (c->base_model)
@@ -258,8 +296,8 @@ int adapter_config_save(const AdapterConfig *c, const char *path)
 	cJSON_AddTrueToObject(o, "init_lora_weights");
 	cJSON_AddNullToObject(o, "layers_pattern");
 	cJSON_AddNullToObject(o, "layers_to_transform");
-	cJSON_AddNumberToObject(o, "lora_alpha", c->lora_alpha);
-	cJSON_AddNumberToObject(o, "lora_dropout", c->lora_dropout);
+	add_exact_number(o, "lora_alpha", c->lora_alpha);
+	add_exact_number(o, "lora_dropout", c->lora_dropout);
 	cJSON_AddNullToObject(o, "modules_to_save");
 	cJSON_AddStringToObject(o, "peft_type", "LORA");
 	cJSON_AddNumberToObject(o, "r", c->r);
@@ -347,11 +385,11 @@ static int load_module(AdapterModule *m, const StTensor *A, const StTensor *B, i
 	shape_str(sa, sizeof sa, A);
 	shape_str(sb, sizeof sb, B);
 	if (A->ndim != 2 || A->shape[0] != r)
-		return err_set("%s: tensor %s: shape %s is not (r=%d, in)", path, A->name, sa, r);
+		return err_set("%s: tensor %s: shape %s is not (r=%d, in)", path, Q(A->name), sa, r);
 	if (B->ndim != 2 || B->shape[1] != r)
-		return err_set("%s: tensor %s: shape %s is not (out, r=%d)", path, B->name, sb, r);
+		return err_set("%s: tensor %s: shape %s is not (out, r=%d)", path, Q(B->name), sb, r);
 	if (A->shape[1] < 1 || A->shape[1] > 1 << 24 || B->shape[0] < 1 || B->shape[0] > 1 << 24)
-		return err_set("%s: module %s: in %lld / out %lld out of range", path, m->module,
+		return err_set("%s: module %s: in %lld / out %lld out of range", path, Q(m->module),
 			       (long long)A->shape[1], (long long)B->shape[0]);
 	m->in = (int)A->shape[1];
 	m->out = (int)B->shape[0];
@@ -374,12 +412,12 @@ static int load_tensors(Adapter *ad, const Safetensors *st, const char *path)
 		refs[i].module = parse_key(key, &refs[i].which);
 		if (!refs[i].module) {
 			err_set("%s: tensor %s: unexpected key (expected " KEY_PREFIX "<module>"
-				KEY_A " or " KEY_B ")", path, key);
+				KEY_A " or " KEY_B ")", path, Q(key));
 			goto out;
 		}
 		if (!adapter_targets(&ad->cfg, refs[i].module)) {
-			err_set("%s: tensor %s: module %s is not matched by target_modules", path, key,
-				refs[i].module);
+			err_set("%s: tensor %s: module %s is not matched by target_modules", path, Q(key),
+				Q(refs[i].module));
 			goto out;
 		}
 	}
@@ -388,7 +426,7 @@ static int load_tensors(Adapter *ad, const Safetensors *st, const char *path)
 	for (int i = 0; i < n;) {
 		int pair = i + 1 < n && strcmp(refs[i].module, refs[i + 1].module) == 0;
 		if (!pair) {
-			err_set("%s: module %s: %s without %s", path, refs[i].module,
+			err_set("%s: module %s: %s without %s", path, Q(refs[i].module),
 				refs[i].which ? "lora_B.weight" : "lora_A.weight",
 				refs[i].which ? "lora_A.weight" : "lora_B.weight");
 			goto out;
@@ -445,11 +483,11 @@ AdapterModule *adapter_find(const Adapter *ad, const char *module)
 AdapterModule *adapter_add(Adapter *ad, const char *module, int in, int out)
 {
 	if (adapter_find(ad, module)) {
-		err_set("adapter: module %s added twice", module);
+		err_set("adapter: module %s added twice", Q(module));
 		return NULL;
 	}
 	if (in < 1 || out < 1 || ad->cfg.r < 1) {
-		err_set("adapter: module %s: in %d, out %d and r %d must be positive", module, in, out,
+		err_set("adapter: module %s: in %d, out %d and r %d must be positive", Q(module), in, out,
 			ad->cfg.r);
 		return NULL;
 	}
@@ -476,11 +514,11 @@ int adapter_save(const Adapter *ad, const char *dir, StDtype dtype)
 	for (int i = 0; i < ad->n_mods; i++) {
 		const AdapterModule *m = &ad->mods[i];
 		if (!adapter_targets(&ad->cfg, m->module)) {
-			err_set("%s: module %s is not matched by target_modules", dir, m->module);
+			err_set("%s: module %s is not matched by target_modules", dir, Q(m->module));
 			goto out;
 		}
 		if (!m->A || !m->B || m->in < 1 || m->out < 1) {
-			err_set("%s: module %s: missing A or B, or non-positive in/out", dir, m->module);
+			err_set("%s: module %s: missing A or B, or non-positive in/out", dir, Q(m->module));
 			goto out;
 		}
 		int64_t sa[2] = {r, m->in}, sb[2] = {m->out, r};
@@ -532,12 +570,12 @@ int adapter_module_dims(const ModelConfig *m, const char *module, int *in, int *
 	if (nd == 0 || *s != '.' || !(dot = strchr(s + 1, '.')) || dot - s - 1 >= 16 ||
 	    strlen(dot + 1) >= 16 || strchr(dot + 1, '.'))
 		return err_set("adapter: module %s: not a model.layers.L.{self_attn,mlp}.X_proj "
-			       "linear layer", module);
+			       "linear layer", Q(module));
 	memcpy(part, s + 1, (size_t)(dot - s - 1));
 	strcpy(kind, dot + 1);
 	if (L < 0 || L >= m->num_hidden_layers)
 		return err_set("adapter: module %s: layer %ld out of range (the model has %d)",
-			       module, L, m->num_hidden_layers);
+			       Q(module), L, m->num_hidden_layers);
 	int d = m->hidden_size, q = m->num_attention_heads * m->head_dim;
 	int kv = m->num_key_value_heads * m->head_dim, f = m->intermediate_size;
 	static const char *const names[7] = {"q_proj", "k_proj", "v_proj", "o_proj",
@@ -549,8 +587,8 @@ int adapter_module_dims(const ModelConfig *m, const char *module, int *in, int *
 			*out = outs[i];
 			return 0;
 		}
-	return err_set("adapter: module %s: %s.%s is not a LoRA-able linear layer", module, part,
-		       kind);
+	return err_set("adapter: module %s: %s.%s is not a LoRA-able linear layer", Q(module),
+		       Q(part), Q(kind));
 }
 
 int adapter_check_model(const Adapter *ad, const ModelConfig *m)
@@ -562,7 +600,7 @@ int adapter_check_model(const Adapter *ad, const ModelConfig *m)
 			return -1;
 		if (am->in != in || am->out != out)
 			return err_set("adapter: module %s: lora_A/lora_B give in %d, out %d but the "
-				       "model's layer is %d -> %d", am->module, am->in, am->out, in,
+				       "model's layer is %d -> %d", Q(am->module), am->in, am->out, in,
 				       out);
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #define ST_MAX_HEADER 100000000ull  /* the reference implementation's limit on N */
 #define ST_MAX_INT 9007199254740992.0       /* 2^53: cJSON numbers are doubles */
 #define INDEX_NAME "model.safetensors.index.json"
+#define Q(s) err_quote((s), 0)          /* a name from the file, fit for a one-line message */
 
 struct StMap {
 	char *path;
@@ -137,7 +138,7 @@ int st_read_f32(const StTensor *t, float *dst)
 		return 0;
 	default:
 		return err_set("tensor %s: dtype %s cannot be read as f32 (not F32/F16/BF16/F64)",
-			       t->name, st_dtype_name(t->dtype));
+			       Q(t->name), st_dtype_name(t->dtype));
 	}
 }
 
@@ -206,27 +207,28 @@ static int parse_tensor(StTensor *t, const cJSON *j, const char *path, const uns
 {
 	const char *nm = t->name, *why;
 	if (!cJSON_IsObject(j))
-		return err_set("%s: tensor %s: entry is not a JSON object", path, nm);
+		return err_set("%s: tensor %s: entry is not a JSON object", path, Q(nm));
 	const cJSON *jd = cJSON_GetObjectItemCaseSensitive(j, "dtype");
 	const cJSON *js = cJSON_GetObjectItemCaseSensitive(j, "shape");
 	const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
 	if (!jd)
-		return err_set("%s: tensor %s: missing \"dtype\"", path, nm);
+		return err_set("%s: tensor %s: missing \"dtype\"", path, Q(nm));
 	if (!js)
-		return err_set("%s: tensor %s: missing \"shape\"", path, nm);
+		return err_set("%s: tensor %s: missing \"shape\"", path, Q(nm));
 	if (!jo)
-		return err_set("%s: tensor %s: missing \"data_offsets\"", path, nm);
+		return err_set("%s: tensor %s: missing \"data_offsets\"", path, Q(nm));
 	if (!cJSON_IsString(jd))
-		return err_set("%s: tensor %s: \"dtype\" is not a string", path, nm);
+		return err_set("%s: tensor %s: \"dtype\" is not a string", path, Q(nm));
 	int dt = st_dtype_parse(jd->valuestring);
 	if (dt < 0)
-		return err_set("%s: tensor %s: unknown dtype \"%.40s\"", path, nm, jd->valuestring);
+		return err_set("%s: tensor %s: unknown dtype \"%s\"", path, Q(nm),
+			       err_quote(jd->valuestring, 40));
 	t->dtype = (StDtype)dt;
 	if (!cJSON_IsArray(js))
-		return err_set("%s: tensor %s: \"shape\" is not an array", path, nm);
+		return err_set("%s: tensor %s: \"shape\" is not an array", path, Q(nm));
 	int ndim = cJSON_GetArraySize(js);
 	if (ndim > ST_MAX_DIMS)
-		return err_set("%s: tensor %s: shape has %d dimensions, more than %d", path, nm,
+		return err_set("%s: tensor %s: shape has %d dimensions, more than %d", path, Q(nm),
 			       ndim, ST_MAX_DIMS);
 	t->ndim = ndim;
 	size_t numel = 1;
@@ -234,7 +236,7 @@ static int parse_tensor(StTensor *t, const cJSON *j, const char *path, const uns
 	for (const cJSON *e = js->child; e; e = e->next, i++) {
 		uint64_t d;
 		if (json_uint(e, &d, &why) != 0)
-			return err_set("%s: tensor %s: shape dimension %d %s", path, nm, i, why);
+			return err_set("%s: tensor %s: shape dimension %d %s", path, Q(nm), i, why);
 		t->shape[i] = (int64_t)d;
 		if (__builtin_mul_overflow(numel, (size_t)d, &numel))
 			overflow = 1;
@@ -243,27 +245,27 @@ static int parse_tensor(StTensor *t, const cJSON *j, const char *path, const uns
 	shape_str(sh, sizeof sh, t->shape, ndim);
 	size_t esz = st_dtype_size(t->dtype), nbytes;
 	if (overflow || __builtin_mul_overflow(numel, esz, &nbytes))
-		return err_set("%s: tensor %s: shape %s overflows 64-bit byte counts", path, nm, sh);
+		return err_set("%s: tensor %s: shape %s overflows 64-bit byte counts", path, Q(nm), sh);
 	t->numel = numel;
 	t->nbytes = nbytes;
 	if (!cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2)
 		return err_set("%s: tensor %s: \"data_offsets\" is not an array of two integers",
-			       path, nm);
+			       path, Q(nm));
 	uint64_t b, e;
 	if (json_uint(jo->child, &b, &why) != 0)
-		return err_set("%s: tensor %s: data_offsets begin %s", path, nm, why);
+		return err_set("%s: tensor %s: data_offsets begin %s", path, Q(nm), why);
 	if (json_uint(jo->child->next, &e, &why) != 0)
-		return err_set("%s: tensor %s: data_offsets end %s", path, nm, why);
+		return err_set("%s: tensor %s: data_offsets end %s", path, Q(nm), why);
 	if (b > e)
 		return err_set("%s: tensor %s: data_offsets [%llu, %llu] are reversed (begin > end)",
-			       path, nm, (unsigned long long)b, (unsigned long long)e);
+			       path, Q(nm), (unsigned long long)b, (unsigned long long)e);
 	if (e > data_size)
 		return err_set("%s: tensor %s: data_offsets [%llu, %llu] run past the end of the "
-			       "data region (%zu bytes)", path, nm, (unsigned long long)b,
+			       "data region (%zu bytes)", path, Q(nm), (unsigned long long)b,
 			       (unsigned long long)e, data_size);
 	if (e - b != nbytes)
 		return err_set("%s: tensor %s: shape %s of %s needs %zu bytes but data_offsets "
-			       "[%llu, %llu] hold %llu", path, nm, sh, st_dtype_name(t->dtype),
+			       "[%llu, %llu] hold %llu", path, Q(nm), sh, st_dtype_name(t->dtype),
 			       nbytes, (unsigned long long)b, (unsigned long long)e,
 			       (unsigned long long)(e - b));
 	t->data = data + b;
@@ -286,11 +288,11 @@ static int parse_meta(Safetensors *st, const cJSON *j, const char *path)
 	for (const cJSON *e = j->child; e; e = e->next) {
 		if (!cJSON_IsString(e))
 			return err_set("%s: __metadata__ key \"%s\": value is not a string", path,
-				       e->string);
+				       Q(e->string));
 		for (int i = 0; i < st->n_meta; i++)
 			if (strcmp(st->meta_keys[i], e->string) == 0)
 				return err_set("%s: __metadata__ key \"%s\" appears twice", path,
-					       e->string);
+					       Q(e->string));
 		meta_push(st, e->string, e->valuestring);
 	}
 	return 0;
@@ -307,15 +309,15 @@ static int check_layout(StTensor *ts, int n, const unsigned char *data, size_t d
 			if (i == 0)
 				return err_set("%s: tensor %s: gap of %zu bytes at the start of the "
 					       "data region (data_offsets begin at %zu)", path,
-					       ts[i].name, b, b);
+					       Q(ts[i].name), b, b);
 			return err_set("%s: tensor %s: gap of %zu bytes before it in the data region "
 				       "(tensor %s ends at %zu, this one begins at %zu)", path,
-				       ts[i].name, b - end, ts[i - 1].name, end, b);
+				       Q(ts[i].name), b - end, Q(ts[i - 1].name), end, b);
 		}
 		if (b < end)
 			return err_set("%s: tensor %s: data_offsets [%zu, %zu] overlap tensor %s "
-				       "(which ends at %zu)", path, ts[i].name, b, b + ts[i].nbytes,
-				       ts[i - 1].name, end);
+				       "(which ends at %zu)", path, Q(ts[i].name), b, b + ts[i].nbytes,
+				       Q(ts[i - 1].name), end);
 		end = b + ts[i].nbytes;
 	}
 	if (end != data_size)
@@ -435,7 +437,7 @@ static int map_open(Safetensors *st, struct StMap *m, int fi, const char *path, 
 	qsort(ts, (size_t)nt, sizeof *ts, cmp_tensor_name);
 	for (int i = 1; i < nt; i++)
 		if (strcmp(ts[i].name, ts[i - 1].name) == 0) {
-			err_set("%s: tensor %s: name appears twice in the header", path, ts[i].name);
+			err_set("%s: tensor %s: name appears twice in the header", path, Q(ts[i].name));
 			goto out_free_ts;
 		}
 	qsort(ts, (size_t)nt, sizeof *ts, cmp_tensor_off);
@@ -483,6 +485,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* has_control: s holds a C0 control byte or DEL. A shard name with one is refused: it would
+ * reach every message about that shard through its path. */
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* open_index: the sharded case of st_open_dir. */
 static int open_index(Safetensors *st, const char *dir, const char *ipath)
 {
@@ -505,18 +517,23 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 	}
 	for (const cJSON *e = wm->child; e; e = e->next)
 		n++;
+	if (n == 0) {       /* a folder of no tensors is no checkpoint (and qsort(NULL, 0) is UB) */
+		err_set("%s: weight_map lists no tensors", ipath);
+		goto out;
+	}
 	ents = xcalloc((size_t)n, sizeof *ents);
 	files = xcalloc((size_t)n, sizeof *files);
 	int i = 0;
 	for (const cJSON *e = wm->child; e; e = e->next, i++) {
 		if (!cJSON_IsString(e)) {
-			err_set("%s: tensor %s: shard file name is not a string", ipath, e->string);
+			err_set("%s: tensor %s: shard file name is not a string", ipath, Q(e->string));
 			goto out;
 		}
 		const char *f = e->valuestring;
-		if (!*f || strchr(f, '/') || strcmp(f, ".") == 0 || strcmp(f, "..") == 0) {
+		if (!*f || strchr(f, '/') || strcmp(f, ".") == 0 || strcmp(f, "..") == 0 ||
+		    has_control(f)) {
 			err_set("%s: tensor %s: shard \"%s\" is not a plain file name in the folder",
-				ipath, e->string, f);
+				ipath, Q(e->string), Q(f));
 			goto out;
 		}
 		ents[i] = (IndexEntry){e->string, f};
@@ -525,7 +542,7 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 	qsort(ents, (size_t)n, sizeof *ents, cmp_index_entry);
 	for (i = 1; i < n; i++)
 		if (strcmp(ents[i].name, ents[i - 1].name) == 0) {
-			err_set("%s: tensor %s: appears twice in weight_map", ipath, ents[i].name);
+			err_set("%s: tensor %s: appears twice in weight_map", ipath, Q(ents[i].name));
 			goto out;
 		}
 	qsort(files, (size_t)n, sizeof *files, cmp_str);
@@ -540,7 +557,7 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 		int r = map_open(st, &st->maps[i], i, p, i == 0);
 		free(p);
 		if (r != 0) {
-			err_prefix("%s: shard %s", ipath, files[i]);
+			err_prefix("%s: shard %s", ipath, Q(files[i]));
 			goto out;
 		}
 		for (int k = before; k < st->n; k++) {
@@ -548,12 +565,12 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 			IndexEntry *ie = bsearch(&key, ents, (size_t)n, sizeof *ents, cmp_index_entry);
 			if (!ie) {
 				err_set("%s: tensor %s: in shard %s but not in weight_map", ipath,
-					key.name, files[i]);
+					Q(key.name), Q(files[i]));
 				goto out;
 			}
 			if (strcmp(ie->file, files[i]) != 0) {
 				err_set("%s: tensor %s: weight_map names shard %s but it is in %s", ipath,
-					key.name, ie->file, files[i]);
+					Q(key.name), Q(ie->file), Q(files[i]));
 				goto out;
 			}
 		}
@@ -561,8 +578,8 @@ static int open_index(Safetensors *st, const char *dir, const char *ipath)
 	qsort(st->tensors, (size_t)st->n, sizeof(StTensor), cmp_tensor_name);
 	for (i = 0; i < n; i++)
 		if (!st_find(st, ents[i].name)) {
-			err_set("%s: tensor %s: not found in its shard %s", ipath, ents[i].name,
-				ents[i].file);
+			err_set("%s: tensor %s: not found in its shard %s", ipath, Q(ents[i].name),
+				Q(ents[i].file));
 			goto out;
 		}
 	ret = 0;
@@ -660,24 +677,24 @@ static int plan_add(Plan *p, const char *name, StDtype dt, int ndim, const int64
 	if (!name || strcmp(name, "__metadata__") == 0 || !*name)
 		return err_set("safetensors writer: tensor \"%s\": invalid name", name ? name : "");
 	if (utf8_check(name, strlen(name), NULL) != 0)
-		return err_set("safetensors writer: tensor %s: name is not valid UTF-8", name);
+		return err_set("safetensors writer: tensor %s: name is not valid UTF-8", Q(name));
 	if (dt != ST_F32 && dt != ST_BF16)
 		return err_set("safetensors writer: tensor %s: output dtype %s not supported (F32 "
-			       "or BF16)", name, st_dtype_name(dt));
+			       "or BF16)", Q(name), st_dtype_name(dt));
 	if (ndim < 0 || ndim > ST_MAX_DIMS)
-		return err_set("safetensors writer: tensor %s: %d dimensions (0..%d allowed)", name,
+		return err_set("safetensors writer: tensor %s: %d dimensions (0..%d allowed)", Q(name),
 			       ndim, ST_MAX_DIMS);
 	size_t numel = 1, nbytes;
 	for (int i = 0; i < ndim; i++)
 		if (shape[i] < 0 || (double)shape[i] >= ST_MAX_INT ||
 		    __builtin_mul_overflow(numel, (size_t)shape[i], &numel))
 			return err_set("safetensors writer: tensor %s: dimension %d (%lld) is "
-				       "negative or too large", name, i, (long long)shape[i]);
+				       "negative or too large", Q(name), i, (long long)shape[i]);
 	if (__builtin_mul_overflow(numel, st_dtype_size(dt), &nbytes))
-		return err_set("safetensors writer: tensor %s: too large", name);
+		return err_set("safetensors writer: tensor %s: too large", Q(name));
 	for (int i = 0; i < p->n; i++)
 		if (strcmp(p->ents[i].name, name) == 0)
-			return err_set("safetensors writer: tensor %s: added twice", name);
+			return err_set("safetensors writer: tensor %s: added twice", Q(name));
 	if (p->n == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 16;
 		p->ents = xrealloc(p->ents, (size_t)p->cap * sizeof(WEntry));
@@ -700,7 +717,7 @@ static int plan_meta(Plan *p, const char *key, const char *val)
 		return err_set("safetensors writer: __metadata__ key or value missing or not UTF-8");
 	for (int i = 0; i < p->n_meta; i++)
 		if (strcmp(p->mk[i], key) == 0)
-			return err_set("safetensors writer: __metadata__ key \"%s\" set twice", key);
+			return err_set("safetensors writer: __metadata__ key \"%s\" set twice", Q(key));
 	p->mk = xrealloc(p->mk, (size_t)(p->n_meta + 1) * sizeof(char *));
 	p->mv = xrealloc(p->mv, (size_t)(p->n_meta + 1) * sizeof(char *));
 	p->mk[p->n_meta] = xstrdup(key);
@@ -869,7 +886,7 @@ int st_writer_add(StWriter *w, const char *name, StDtype out_dtype, const float 
 	if (!data && e->numel) {
 		free(e->name);
 		w->p.n--;
-		return err_set("safetensors writer: tensor %s: no data", name);
+		return err_set("safetensors writer: tensor %s: no data", Q(name));
 	}
 	e->data = data;
 	return 0;
@@ -983,7 +1000,7 @@ int st_shard_writer_plan(StShardWriter *w, const char *name, StDtype out_dtype, 
 			 const int64_t *shape)
 {
 	if (w->state != 0)
-		return err_set("%s: shard writer: tensor %s planned after begin", w->dir, name);
+		return err_set("%s: shard writer: tensor %s planned after begin", w->dir, Q(name));
 	return plan_add(&w->p, name, out_dtype, ndim, shape);
 }
 
@@ -1067,17 +1084,17 @@ int st_shard_writer_write_part(StShardWriter *w, const char *name, size_t first,
 {
 	if (w->state != 1)
 		return err_set("%s: shard writer: tensor %s written outside begin..finish", w->dir,
-			       name);
+			       Q(name));
 	WEntry key = {.name = (char *)name}, *kp = &key;
 	WEntry **ep = bsearch(&kp, w->by_name, (size_t)w->p.n, sizeof(WEntry *), cmp_went_ptr);
 	if (!ep)
-		return err_set("%s: shard writer: tensor %s was not planned", w->dir, name);
+		return err_set("%s: shard writer: tensor %s was not planned", w->dir, Q(name));
 	WEntry *e = *ep;
 	if (first > e->numel || n > e->numel - first || e->written + n > e->numel)
 		return err_set("%s: shard writer: tensor %s: elements [%zu, %zu) outside its %zu "
-			       "(or written twice)", w->dir, name, first, first + n, e->numel);
+			       "(or written twice)", w->dir, Q(name), first, first + n, e->numel);
 	if (n && !data)
-		return err_set("%s: shard writer: tensor %s: no data", w->dir, name);
+		return err_set("%s: shard writer: tensor %s: no data", w->dir, Q(name));
 	int k = e->shard;
 	if (write_elems(w->fd[k], w->data_start[k], e, first, data, n, w->buf, w->tmp[k]) != 0)
 		return -1;

@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -195,6 +196,83 @@ static void test_roundtrip(void)
 	adapter_free(&ad);
 }
 
+/* adapter_config_save writes only what adapter_config_load accepts, and what it writes reads
+ * back to the same doubles bit for bit (cJSON's own printing may drift by an ulp). */
+static void test_config_save(void)
+{
+	AdapterConfig c, back;
+	char *p = path_join(tdir, "cfg.json");
+	const char *list[] = {"q_proj"};
+	static const struct { int r; double alpha, dropout; const char *want; } bad[] = {
+		{0, 8, 0, "cfg.json: r 0 is outside [1, 65536]"},
+		{65537, 8, 0, "r 65537 is outside [1, 65536]"},
+		{4, INFINITY, 0, "cfg.json: lora_alpha inf is outside (0, 1e+06]"},
+		{4, NAN, 0, "lora_alpha nan is outside (0, 1e+06]"},
+		{4, 1.7976931348623157e308, 0, "lora_alpha 1.79769e+308 is outside (0, 1e+06]"},
+		{4, 0, 0, "lora_alpha 0 is outside (0, 1e+06]"},
+		{4, -2, 0, "lora_alpha -2 is outside (0, 1e+06]"},
+		{4, 8, 1, "lora_dropout 1 is outside [0, 1)"},
+		{4, 8, -0.5, "lora_dropout -0.5 is outside [0, 1)"},
+		{4, 8, NAN, "lora_dropout nan is outside [0, 1)"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		adapter_config_init(&c, bad[i].r, bad[i].alpha);
+		c.lora_dropout = bad[i].dropout;
+		CHECK_INT(adapter_config_set_list(&c, list, 1), 0);
+		unlink(p);
+		CHECK_INT(adapter_config_save(&c, p), -1);
+		CHECK_CONTAINS(err_msg(), bad[i].want);
+		CHECK(!path_exists(p));
+		adapter_config_free(&c);
+	}
+	adapter_config_init(&c, 4, 8);
+	CHECK_INT(adapter_config_save(&c, p), -1);
+	CHECK_CONTAINS(err_msg(), "cfg.json: adapter config needs target_modules");
+	adapter_config_free(&c);
+	/* doubles that need 16 or 17 digits, the range ends, and a subnormal alpha */
+	static const double alphas[] = {8, 0.1 + 0.2, 1.0 / 3, 1e6, 4.9406564584124654e-324,
+					123456.78901234567};
+	static const double drops[] = {0, 0.05, 0.1 + 0.2, 0.99999999999999989, 1e-300, 2.0 / 3};
+	for (size_t i = 0; i < sizeof alphas / sizeof *alphas; i++) {
+		adapter_config_init(&c, 65536, alphas[i]);
+		c.lora_dropout = drops[i];
+		CHECK_INT(adapter_config_set_list(&c, list, 1), 0);
+		CHECK_INT(adapter_config_save(&c, p), 0);
+		CHECK_INT(adapter_config_load(&back, p), 0);
+		CHECK(back.lora_alpha == alphas[i]);
+		CHECK(back.lora_dropout == drops[i]);
+		CHECK_INT(back.r, 65536);
+		adapter_config_free(&back);
+		adapter_config_free(&c);
+	}
+	char *text = file_read_all(p, NULL);
+	CHECK_CONTAINS(text, "\"lora_alpha\":\t123456.78901234567,");
+	CHECK_CONTAINS(text, "\"lora_dropout\":\t0.6666666666666666,");
+	free(text);
+	adapter_config_init(&c, 4, 16);
+	c.lora_dropout = 0.05;
+	CHECK_INT(adapter_config_set_list(&c, list, 1), 0);
+	CHECK_INT(adapter_config_save(&c, p), 0);
+	text = file_read_all(p, NULL);
+	CHECK_CONTAINS(text, "\"lora_alpha\":\t16,");     /* the shortest form when it is exact */
+	CHECK_CONTAINS(text, "\"lora_dropout\":\t0.05,");
+	free(text);
+	adapter_config_free(&c);
+	/* names echoed in messages are escaped (part and kind of a module name too) */
+	ModelConfig m = tiny_model();
+	int in, out;
+	CHECK_INT(adapter_module_dims(&m, "model.layers.0.self\nattn.q\rproj", &in, &out), -1);
+	CHECK_CONTAINS(err_msg(), "module model.layers.0.self\\nattn.q\\rproj: self\\nattn.q\\rproj is "
+		       "not a LoRA-able linear layer");
+	Adapter ad = {0};
+	adapter_config_init(&ad.cfg, 4, 8);
+	CHECK(adapter_add(&ad, "a\nb", 0, 1) == NULL);
+	CHECK_CONTAINS(err_msg(), "adapter: module a\\nb: in 0, out 1");
+	adapter_free(&ad);
+	unlink(p);
+	free(p);
+}
+
 /* A folder with the given config text and tensors (name, dims (r_or_out, in_or_r)). */
 typedef struct { const char *name; int64_t d0, d1; } Tdesc;
 
@@ -220,6 +298,8 @@ static char *make_folder(const char *name, const char *config, const Tdesc *ts, 
 }
 
 #define CFG(extra) "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[\"q_proj\"]" extra "}"
+/* CFG without lora_alpha (PEFT's default 8 applies), for configs that set their own */
+#define CFG_NA(extra) "{\"peft_type\":\"LORA\",\"r\":4,\"target_modules\":[\"q_proj\"]" extra "}"
 #define QA "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
 #define QB "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"
 
@@ -256,11 +336,28 @@ static void test_errors(void)
 		   "peft_type is \"PREFIX_TUNING\"; only LORA adapters are supported");
 	BAD_FOLDER("{\"r\":4}", good, 2, "peft_type is missing or not a string");
 	BAD_FOLDER("{\"peft_type\":\"LORA\",\"target_modules\":[\"q_proj\"]}", good, 2,
-		   "r is missing or not a positive integer");
+		   "adapter_config.json: r is missing or not an integer");
 	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":0,\"target_modules\":[\"q_proj\"]}", good, 2,
-		   "r is missing or not a positive integer");
+		   "adapter_config.json: r 0 is outside [1, 65536]");
 	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":2.5,\"target_modules\":[\"q_proj\"]}", good, 2,
-		   "r is missing or not a positive integer");
+		   "r is missing or not an integer");
+	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":65537,\"target_modules\":[\"q_proj\"]}", good, 2,
+		   "r 65537 is outside [1, 65536]");
+	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":1e309,\"target_modules\":[\"q_proj\"]}", good, 2,
+		   "r inf is outside [1, 65536]");
+	/* alpha and dropout: finite (cJSON reads 1e309 as infinity) and in range */
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":1e309"), good, 2,
+		   "adapter_config.json: lora_alpha is not a finite number (inf)");
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":-1e309"), good, 2, "lora_alpha is not a finite number (-inf)");
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":0"), good, 2,
+		   "adapter_config.json: lora_alpha 0 is outside (0, 1e+06]");
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":-8"), good, 2, "lora_alpha -8 is outside (0, 1e+06]");
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":1000000.5"), good, 2, "lora_alpha 1e+06 is outside");
+	BAD_FOLDER(CFG_NA(",\"lora_alpha\":1.7976931348623157e308"), good, 2,
+		   "lora_alpha 1.79769e+308 is outside (0, 1e+06]");
+	BAD_FOLDER(CFG(",\"lora_dropout\":1e309"), good, 2, "lora_dropout is not a finite number (inf)");
+	BAD_FOLDER(CFG(",\"lora_dropout\":-0.1"), good, 2, "lora_dropout -0.1 is outside [0, 1)");
+	BAD_FOLDER(CFG(",\"lora_dropout\":1"), good, 2, "lora_dropout 1 is outside [0, 1)");
 	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":\"8\",\"target_modules\":\"q\"}",
 		   good, 2, "lora_alpha is not a number");
 	BAD_FOLDER(CFG(",\"r\":8"), good, 2, "adapter_config.json: key \"r\" appears twice");
@@ -282,6 +379,12 @@ static void test_errors(void)
 		   "target_modules entry 1 is not a non-empty string");
 	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":4,\"target_modules\":\"[q\"}", good, 2,
 		   "adapter_config.json: adapter config: target_modules regex \"[q\" does not compile");
+	/* strings from the files are escaped, so each message stays one line (BAD_FOLDER checks) */
+	BAD_FOLDER("{\"peft_type\":\"LORA\",\"r\":4,\"target_modules\":\"[q\\n\"}", good, 2,
+		   "target_modules regex \"[q\\n\" does not compile");
+	BAD_FOLDER("{\"peft_type\":\"LO\\nRA\\u0007\",\"r\":4}", good, 2,
+		   "peft_type is \"LO\\nRA\\x07\"; only LORA");
+	BAD_FOLDER(CFG(",\"x\\r\\n\":1,\"x\\r\\n\":2"), good, 2, "key \"x\\r\\n\" appears twice");
 	/* tensors */
 	const Tdesc r8[] = {{QA, 8, 16}, {QB, 16, 8}};
 	BAD_FOLDER(CFG(""), r8, 2, "tensor " QA ": shape (8, 16) is not (r=4, in)");
@@ -307,6 +410,11 @@ static void test_errors(void)
 	BAD_FOLDER(CFG(""), kproj, 4, "module model.layers.0.self_attn.k_proj is not matched by "
 		   "target_modules");
 	BAD_FOLDER(CFG(""), good, 0, "adapter_model.safetensors: no lora_A/lora_B tensors");
+	const Tdesc nl[] = {{"base_model.model.x\n.weight", 4, 16}};
+	BAD_FOLDER(CFG(""), nl, 1, "tensor base_model.model.x\\n.weight: unexpected key");
+	const Tdesc nlmod[] = {{QA, 4, 16}, {QB, 16, 4},
+			       {"base_model.model.model.layers.0.k\nproj.lora_A.weight", 4, 16}};
+	BAD_FOLDER(CFG(""), nlmod, 3, "module model.layers.0.k\\nproj is not matched by target_modules");
 
 	/* integer tensors cannot be LoRA weights */
 	d = make_folder("ints", CFG(""), NULL, 0);
@@ -372,6 +480,7 @@ int main(void)
 	}
 	test_targets();
 	test_roundtrip();
+	test_config_save();
 	test_errors();
 	char *cmd = xasprintf("rm -rf %s", tdir);
 	if (system(cmd) != 0)

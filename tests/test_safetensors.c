@@ -424,6 +424,20 @@ static void test_malformed(void)
 	BAD_FILE("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8,
 		 "tensor a: \"data_offsets\" is not an array of two integers");
 	BAD_FILE("{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ key \"k\": value is not a string");
+	/* names and strings from the file are escaped: the message stays one line (BAD_FILE
+	 * checks), and a long one is cut */
+	BAD_FILE("{\"x\\ny\":5}", 0, "tensor x\\ny: entry is not a JSON object");
+	BAD_FILE("{\"x\ny\\r\":5}", 0, "tensor x\\ny\\r: entry is not a JSON object");
+	BAD_FILE("{\"a\":{\"dtype\":\"F\\n32\\u001b\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+		 "tensor a: unknown dtype \"F\\n32\\x1b\"");
+	BAD_FILE("{\"a\":{\"dtype\":\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\","
+		 "\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+		 "unknown dtype \"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX...\"");
+	BAD_FILE("{\"__metadata__\":{\"k\\u0001\\n\":1}}", 0,
+		 "__metadata__ key \"k\\x01\\n\": value is not a string");
+	BAD_FILE("{\"a\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+		 "\"b\\n\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12,
+		 "tensor b\\n: gap of 4 bytes before it in the data region (tensor a\\n ends at 4");
 	BAD_FILE("{\"__metadata__\":[\"k\"]}", 0, "__metadata__ is not a JSON object");
 	BAD_FILE("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "__metadata__ appears twice");
 	BAD_FILE("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0,
@@ -554,6 +568,19 @@ static void test_index_errors(void)
 		{"{\"metadata\":{}}", "\"weight_map\" is missing or not an object"},
 		{"[]", "model.safetensors.index.json: not a JSON object"},
 		{"{\"weight_map\":", "model.safetensors.index.json: not valid JSON"},
+		/* a folder of no tensors is refused (it used to pass, after qsort(NULL, 0, ...)) */
+		{"{\"weight_map\":{}}", "model.safetensors.index.json: weight_map lists no tensors"},
+		{"{\"metadata\":{\"total_size\":0},\"weight_map\":{}}", "weight_map lists no tensors"},
+		/* names from the index are escaped; a shard name with a control byte is refused */
+		{"{\"weight_map\":{\"a\":\"s1\\n.safetensors\"}}",
+		 "tensor a: shard \"s1\\n.safetensors\" is not a plain file name"},
+		{"{\"weight_map\":{\"a\":\"s1\\u007f\"}}", "shard \"s1\\x7f\" is not a plain file name"},
+		{"{\"weight_map\":{\"a\\r\\n\":1}}", "tensor a\\r\\n: shard file name is not a string"},
+		{"{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s1.safetensors\","
+		 "\"c\":\"s2.safetensors\",\"d\\ne\":\"s2.safetensors\"}}",
+		 "tensor d\\ne: not found in its shard s2.safetensors"},
+		{"{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s1.safetensors\","
+		 "\"c\":\"s\\u00e9.safetensors\"}}", "shard s\xc3\xa9.safetensors: "},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		CHECK_INT(file_write_atomic(ip, cases[i].json, strlen(cases[i].json)), 0);
@@ -570,6 +597,7 @@ static void test_index_errors(void)
 			CHECK_INT(r, -1);
 			CHECK_CONTAINS(err_msg(), cases[i].want);
 			CHECK_CONTAINS(err_msg(), ip);
+			CHECK(strchr(err_msg(), '\n') == NULL);
 			CHECK(st.n == 0 && st.maps == NULL);
 		}
 		st_close(&st);

@@ -40,16 +40,20 @@ extern const size_t fuzz_replay_total __attribute__((weak));
 	}                                                                       \
 } while (0)
 
-/* A failed parse must say why: err_msg() non-empty. (Call err_clear() before the parser.)
- * With ASFT_FUZZ_ONE_LINE=1 the message must also be one line (DESIGN.md section 8); off by
- * default because several parsers still quote user bytes (names, JSON snippets) with their
- * newlines in messages (reported 2026-11-24; see README "Fuzzing"). */
+/* A failed parse must say why: err_msg() non-empty (call err_clear() before the parser), on
+ * one line (DESIGN.md section 8: parsers quote user bytes with err_quote). The one-line check
+ * is on unless the target defines FUZZ_ONE_LINE_DEFAULT 0 before including this header (the
+ * tokenizer targets, whose parser still echoes raw bytes; see README "Fuzzing");
+ * ASFT_FUZZ_ONE_LINE=1 or =0 overrides it either way. */
+#ifndef FUZZ_ONE_LINE_DEFAULT
+#define FUZZ_ONE_LINE_DEFAULT 1
+#endif
 static inline int fuzz_one_line_(void)
 {
 	static int v = -1;
 	if (v < 0) {
 		const char *e = getenv("ASFT_FUZZ_ONE_LINE");
-		v = e && !strcmp(e, "1");
+		v = e && (!strcmp(e, "0") || !strcmp(e, "1")) ? e[0] == '1' : FUZZ_ONE_LINE_DEFAULT;
 	}
 	return v;
 }
