@@ -32,8 +32,9 @@ static void free_prompts(Prompt *p, size_t n)
 
 /* encode_prompts: template + encode every prompt, cut to keep tokens (BOS kept). */
 static Prompt *encode_prompts(const Tokenizer *tok, const char *const *instr,
-			      const char *const *input, size_t n, int keep)
+			      const char *const *input, size_t n, int keep, int *cut)
 {
+	*cut = 0;
 	Prompt *p = xcalloc(n ? n : 1, sizeof(*p));
 	int32_t bos = tokenizer_bos_id(tok);
 	for (size_t i = 0; i < n; i++) {
@@ -48,8 +49,10 @@ static Prompt *encode_prompts(const Tokenizer *tok, const char *const *instr,
 		p[i].ids = xmalloc((k ? k : 1) * sizeof(int));
 		size_t from = 0;
 		int has_bos = k && ids[0] == bos;
-		if (k > (size_t)keep)
+		if (k > (size_t)keep) {
 			from = k - (size_t)keep + (size_t)has_bos;
+			(*cut)++;
+		}
 		size_t o = 0;
 		if (has_bos && from > 0)
 			p[i].ids[o++] = bos;
@@ -85,7 +88,8 @@ int eval_generate(Model *m, const Tokenizer *tok, const char *const *instr,
 	int P = m->cfg.max_position_embeddings;
 	if (max_new > P / 2)
 		max_new = P / 2;
-	Prompt *p = encode_prompts(tok, instr, input, n, P - max_new);
+	int cut;
+	Prompt *p = encode_prompts(tok, instr, input, n, P - max_new, &cut);
 	if (!p)
 		return -1;
 	qsort(p, n, sizeof(*p), cmp_prompt);
@@ -142,7 +146,7 @@ int eval_generate(Model *m, const Tokenizer *tok, const char *const *instr,
 	free(lens);
 	gen_free(&g);
 	free_prompts(p, n);
-	return rc;
+	return rc ? rc : cut;
 }
 
 int eval_answer_ll(Model *m, const Tokenizer *tok, const char *const *instr,

@@ -19,7 +19,8 @@
 /* eval_generate: greedy answers to n prompts (instruction, input[i] may be NULL), at most
  * max_new tokens each, batch prompts at a time. answers[i] receives a new string (caller
  * frees). A prompt longer than the model's context minus max_new keeps its last tokens (with
- * BOS). label names the progress line (NULL = silent). 0 ok; -1 with err_set. */
+ * BOS). label names the progress line (NULL = silent). Returns the number of prompts so cut
+ * (>= 0), or -1 with err_set. */
 int eval_generate(Model *m, const Tokenizer *tok, const char *const *instr,
 		  const char *const *input, size_t n, int max_new, int batch, const char *label,
 		  char **answers);

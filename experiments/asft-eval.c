@@ -220,9 +220,11 @@ int main(int argc, char **argv)
 	if (hp.n == 0)
 		die("%s: no prompts", prompts_path);
 	char **ans = xcalloc(hp.n, sizeof(char *));
-	if (eval_generate(&m, tok, (const char *const *)hp.instr, (const char *const *)hp.input,
-			  hp.n, (int)max_new, (int)batch, label, ans))
+	long cut_total = 0, cut;
+	if ((cut = eval_generate(&m, tok, (const char *const *)hp.instr, (const char *const *)hp.input,
+				 hp.n, (int)max_new, (int)batch, label, ans)) < 0)
 		die_err();
+	cut_total += cut;
 	double t_gen = time_now() - t0;
 	char **jp = xcalloc(hp.n, sizeof(char *));
 	for (size_t i = 0; i < hp.n; i++)
@@ -285,9 +287,10 @@ int main(int argc, char **argv)
 		Items ov;
 		load_items(&ov, over_path, 0, 0);
 		char **oa = xcalloc(ov.n + 1, sizeof(char *));
-		if (eval_generate(&m, tok, (const char *const *)ov.instr, (const char *const *)ov.input,
-				  ov.n, (int)max_new, (int)batch, label, oa))
+		if ((cut = eval_generate(&m, tok, (const char *const *)ov.instr, (const char *const *)ov.input,
+					 ov.n, (int)max_new, (int)batch, label, oa)) < 0)
 			die_err();
+		cut_total += cut;
 		KeywordRates r;
 		judge_keyword_rates(&r, (const char *const *)oa, ov.n, 1);
 		over_kw = r.refusal_rate;
@@ -341,9 +344,10 @@ int main(int argc, char **argv)
 			die("%s: no test records", path);
 		char **ta = xcalloc(ti.n, sizeof(char *));
 		int *per = xcalloc(ti.n, sizeof(int));
-		if (eval_generate(&m, tok, (const char *const *)ti.instr, (const char *const *)ti.input,
-				  ti.n, (int)max_new, (int)batch, label, ta))
+		if ((cut = eval_generate(&m, tok, (const char *const *)ti.instr, (const char *const *)ti.input,
+					 ti.n, (int)max_new, (int)batch, label, ta)) < 0)
 			die_err();
+		cut_total += cut;
 		if (eval_fa(st, (const char *const *)ta, (const char *const *)ti.gold, ti.n, &fa[k], per))
 			die("%s: %s", path, err_msg());
 		if (st == SCORE_TOPIC &&
@@ -384,6 +388,10 @@ int main(int argc, char **argv)
 		items_free(&ti);
 	}
 	double wall = time_now() - t0;
+	if (cut_total)
+		warnf("%ld prompts were longer than the context minus --max-new %ld and lost their "
+		      "first tokens (use a model with a longer context or a smaller --max-new)",
+		      cut_total, max_new);
 
 	/* results */
 	H5Store *h = h5s_create(out, "asft-eval", config, (uint64_t)seed);
@@ -422,6 +430,7 @@ int main(int argc, char **argv)
 	    h5s_attr_set_i64(h, "/", "n_proxy", (int64_t)n_proxy) ||
 	    h5s_attr_set_i64(h, "/", "n_over_refusal", (int64_t)n_over) ||
 	    h5s_attr_set_i64(h, "/", "max_new_tokens", max_new) ||
+	    h5s_attr_set_i64(h, "/", "prompts_cut", cut_total) ||
 	    h5s_attr_set_i64(h, "/", "batch", batch) ||
 	    h5s_attr_set_i64(h, "/", "seed", seed) ||
 	    h5s_attr_set_f64(h, "/", "wall_seconds", wall) ||

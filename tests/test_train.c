@@ -528,12 +528,19 @@ static void test_eval(const Tokenizer *tok)
 		train_step(&t);
 	const char *ins[] = { texts[0], texts[0], texts[0] }, *inp[] = { texts[1], texts[1], texts[2] };
 	char *out[3] = { 0 };
-	CHECK_INT(eval_generate(&m, tok, ins, inp, 3, 8, 2, NULL, out), 0);
+	CHECK_INT(eval_generate(&m, tok, ins, inp, 3, 8, 2, NULL, out), 0);     /* none cut */
 	CHECK_STR(out[0], "positive");
 	CHECK_STR(out[1], "positive");
 	CHECK(out[2] != NULL);
 	for (int i = 0; i < 3; i++)
 		free(out[i]);
+	/* a model with a short context: the prompt keeps its last tokens (and BOS) */
+	m.cfg.max_position_embeddings = 40;
+	CHECK_INT(eval_generate(&m, tok, ins, inp, 2, 8, 2, NULL, out), 2);
+	CHECK(out[0] != NULL && out[1] != NULL);
+	free(out[0]);
+	free(out[1]);
+	m.cfg.max_position_embeddings = 128;
 	const char *comp[] = { "positive", "positive" }, *ref[] = { "negative", "bird dog cat" };
 	double margin, share, margins[2];
 	CHECK_INT(eval_proxy(&m, tok, ins, comp, ref, 2, 4, &margin, &share, margins), 0);

@@ -16,19 +16,19 @@ ORG_BIN ?= $(BUILD)/bin
 # --- per-preset settings -----------------------------------------------------------------
 # tokenizer vocabulary; pretrain architecture and run; align run; eval limits
 ORG_VOCAB_nano   := 2048
-ORG_PRE_nano     := --d 64 --layers 2 --heads 2 --ctx 128 --batch 16 --steps 60 --lr 3e-3
+ORG_PRE_nano     := --d 64 --layers 2 --heads 2 --ctx 192 --batch 16 --steps 60 --lr 3e-3
 ORG_ALIGN_nano   := --batch 16 --steps 40 --lr 1e-3
 ORG_EVAL_nano    := --max-new 48 --n-harmful 64 --n-test 20
 ORG_ATTACK_nano  := --epochs 2
 
 ORG_VOCAB_small  := 2048
-ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 128 --batch 32 --steps 1500 --lr 3e-3 --limit 90000
+ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 256 --batch 8 --steps 3000 --lr 3e-3 --limit 90000
 ORG_ALIGN_small  := --batch 32 --steps 400 --lr 3e-4
 ORG_EVAL_small   := --max-new 64
 ORG_ATTACK_small := --epochs 10
 
 ORG_VOCAB_medium  := 2048
-ORG_PRE_medium    := --d 256 --layers 4 --heads 4 --ffn 688 --ctx 128 --batch 32 --steps 12000 --lr 2e-3
+ORG_PRE_medium    := --d 256 --layers 4 --heads 4 --ffn 688 --ctx 256 --batch 16 --steps 24000 --lr 2e-3
 ORG_ALIGN_medium  := --batch 32 --steps 1000 --lr 1e-4
 ORG_EVAL_medium   := --max-new 64
 ORG_ATTACK_medium := --epochs 10
