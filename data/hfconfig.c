@@ -67,6 +67,8 @@ static const char *json_type_name(const cJSON *j)
 	return "an invalid value";
 }
 
+#define Q(s) err_quote((s), 0)          /* a string from the file, fit for a one-line message */
+
 static const cJSON *get(const cJSON *obj, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -166,7 +168,7 @@ static int check_duplicates(const cJSON *root, const char *path)
 	qsort(names, (size_t)n, sizeof *names, cmp_str);
 	for (i = 1; i < n; i++)
 		if (strcmp(names[i - 1], names[i]) == 0) {
-			ret = err_set("%s: field \"%s\": appears more than once", path, names[i]);
+			ret = err_set("%s: field \"%s\": appears more than once", path, Q(names[i]));
 			break;
 		}
 	free(names);
@@ -209,13 +211,13 @@ static int parse_arch(const cJSON *root, const char *path)
 	int ai = name ? find_arch(name, 0) : -1, ti = type ? find_arch(type, 1) : -1;
 	if (name && ai < 0)
 		return err_set("%s: field \"architectures\": unsupported architecture \"%s\" (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)",
-			       path, name);
+			       path, Q(name));
 	if (!name && type && ti < 0)
 		return err_set("%s: field \"model_type\": unsupported model type \"%s\" (supported: llama, mistral, qwen2)",
-			       path, type);
+			       path, Q(type));
 	if (name && type && ti != ai)
 		return err_set("%s: field \"model_type\": \"%s\" does not match architectures \"%s\"",
-			       path, type, name);
+			       path, Q(type), Q(name));
 	if (!name && !type)
 		return err_set("%s: field \"architectures\": missing, and no \"model_type\" either",
 			       path);
@@ -241,7 +243,7 @@ static int check_rope_type(const cJSON *obj, const char *path, const char *field
 			       path, field);
 	if (strcmp(t, "default") != 0)
 		return err_set("%s: field \"%s\": rope_type \"%s\" is not supported (only \"default\")",
-			       path, field, t);
+			       path, field, Q(t));
 	return 0;
 }
 
@@ -342,7 +344,7 @@ static int parse_layers(ModelConfig *cfg, const cJSON *root, const char *path)
 		return -1;
 	if (act && strcmp(act, "silu") != 0)
 		return err_set("%s: field \"hidden_act\": \"%s\" is not supported (only \"silu\")",
-			       path, act);
+			       path, Q(act));
 	if (field_bool(root, path, "mlp_bias", 0, &mlp_bias) ||
 	    field_bool(root, path, "attention_bias", 0, &attn_bias) ||
 	    field_bool(root, path, "tie_word_embeddings", 0, &cfg->tie_word_embeddings))
@@ -410,8 +412,8 @@ static int parse_ids(ModelConfig *cfg, const cJSON *root, const char *path)
 	cfg->torch_dtype[0] = 0;
 	if (dt) {
 		if (strlen(dt) >= sizeof cfg->torch_dtype)
-			return err_set("%s: field \"%s\": \"%.40s\" is too long for a dtype name", path,
-				       field, dt);
+			return err_set("%s: field \"%s\": \"%s\" is too long for a dtype name", path,
+				       field, err_quote(dt, 40));
 		snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "%s", dt);
 	}
 	return 0;
@@ -442,7 +444,7 @@ int config_parse(ModelConfig *cfg, const char *text, size_t n, const char *name)
 		for (; off + k < n && k < 24 && text[off + k] != '\n' && text[off + k] != 0; k++)
 			near[k] = text[off + k];
 		near[k] = 0;
-		return err_set("%s:%d: not valid JSON near '%s'", name, line_of(text, off), near);
+		return err_set("%s:%d: not valid JSON near '%s'", name, line_of(text, off), Q(near));
 	}
 	for (; end < text + n; end++)
 		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {

@@ -244,6 +244,22 @@ static void test_malformed(void)
 		{ LLAMA ", \"quantization_config\": {\"bits\": 4}}", "\"quantization_config\"", "quantized" },
 		{ MISTRAL ", \"sliding_window\": -5}", "\"sliding_window\"", "must not be negative" },
 		{ QWEN2 ", \"use_sliding_window\": \"true\"}", "\"use_sliding_window\"", "expected true or false" },
+		/* strings from the file are escaped: every message here is one line (checked below) */
+		{ "{\"architectures\": [\"Llama\\nForCausalLM\\u0000x\"], " SIZES "}", "\"architectures\"",
+		  "unsupported architecture \"Llama\\nForCausalLM\"" },
+		{ "{\"model_type\": \"ll7{}\\n\\n\\r\", " SIZES "}", "\"model_type\"",
+		  "unsupported model type \"ll7{}\\n\\n\\r\"" },
+		{ LLAMA ", \"model_type\": \"q\\u001b[2J\"}", "\"model_type\"",
+		  "\"q\\x1b[2J\" does not match architectures \"LlamaForCausalLM\"" },
+		{ "{\"architectures\": [\"Qwen2\\t\"], \"model_type\": \"qwen2\", " SIZES "}",
+		  "\"architectures\"", "unsupported architecture \"Qwen2\\t\"" },
+		{ LLAMA ", \"a\\nb\": 1, \"a\\nb\": 2}", "\"a\\nb\"", "appears more than once" },
+		{ LLAMA ", \"rope_scaling\": {\"rope_type\": \"yarn\\n\"}}", "\"rope_scaling\"",
+		  "rope_type \"yarn\\n\" is not supported" },
+		{ LLAMA ", \"hidden_act\": \"gelu\\r\\n\"}", "\"hidden_act\"", "\"gelu\\r\\n\" is not supported" },
+		{ LLAMA ", \"torch_dtype\": \"float32\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\"}",
+		  "\"torch_dtype\"", "\"float32\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n...\" is too long" },
+		{ "{\"x\": 1,\n \"y\": 2 \x01z\x02\r\n}", ":2:", "not valid JSON near 'z\\x02\\r'" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[32];
@@ -257,6 +273,7 @@ static void test_malformed(void)
 		CHECK_CONTAINS(err_msg(), p);
 		CHECK_CONTAINS(err_msg(), bad[i].field);
 		CHECK_CONTAINS(err_msg(), bad[i].fact);
+		CHECK(strchr(err_msg(), '\n') == NULL);
 		unlink(p);
 		free(p);
 	}
