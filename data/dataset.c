@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define Q(s) err_quote((s), 0)          /* text from the file, fit for a one-line message */
+
 static noreturn void json_oom(void)
 {
 	fprintf(stderr, "%s: out of memory in cJSON\n", asft_prog);
@@ -162,7 +164,7 @@ static int json_array_records(const char *text, size_t n, size_t start, const ch
 	if (!root) {
 		size_t off = end && end >= text + start && end <= text + n ? (size_t)(end - text) : start;
 		snippet(near, text, n, off);
-		return err_set("%s:%d: invalid JSON near '%s'", name, line_of(text, off), near);
+		return err_set("%s:%d: invalid JSON near '%s'", name, line_of(text, off), Q(near));
 	}
 	for (size_t e = (size_t)(end - text); e < n; e++)
 		if (!is_space(text[e])) {
@@ -229,7 +231,7 @@ static int jsonl_records(const char *text, size_t n, const char *name, RecordFn 
 					       name);
 			size_t off = end && end >= text + a && end <= text + b ? (size_t)(end - text) : a;
 			snippet(near, text, n, off);
-			return loc_err(&loc, "invalid JSON at column %zu near '%s'", off - s + 1, near);
+			return loc_err(&loc, "invalid JSON at column %zu near '%s'", off - s + 1, Q(near));
 		}
 		int rc;
 		if (end < text + b)
@@ -357,8 +359,7 @@ static void put_extra(InstrRecord *r, const char *key, cJSON *item)
 static int extra_key_ok(const char *key)
 {
 	if (!key || is_own_key(key))
-		return err_set("instr_set: \"%s\" is a record field, not an extra label",
-			       key ? key : "(null)");
+		return err_set("instr_set: \"%s\" is a record field, not an extra label", Q(key));
 	return 0;
 }
 
@@ -425,7 +426,7 @@ static int instr_record(const cJSON *obj, const Loc *loc, void *vctx)
 	InstrCtx *ctx = vctx;
 	const char *ins, *inp, *out, *dk = dup_key(obj);
 	if (dk)
-		return loc_err(loc, "field \"%s\": appears more than once", dk);
+		return loc_err(loc, "field \"%s\": appears more than once", Q(dk));
 	if (req_str(obj, loc, "instruction", "", &ins) || opt_str(obj, loc, "input", &inp) ||
 	    opt_str(obj, loc, "output", &out))
 		return -1;
@@ -572,13 +573,13 @@ static int beaver_categories(BeaverRecord *r, const cJSON *obj, const Loc *loc)
 			       json_type_name(cat));
 	const char *dk = dup_key(cat);
 	if (dk)
-		return loc_err(loc, "field \"category.%s\": appears more than once", dk);
+		return loc_err(loc, "field \"category.%s\": appears more than once", Q(dk));
 	int n = cJSON_GetArraySize(cat);
 	r->categories = xmalloc(((size_t)n + 1) * sizeof *r->categories);
 	for (const cJSON *c = cat->child; c; c = c->next) {
 		if (!cJSON_IsBool(c))
 			return loc_err(loc, "field \"category.%s\": expected true or false, got %s",
-				       c->string, json_type_name(c));
+				       Q(c->string), json_type_name(c));
 		if (cJSON_IsTrue(c))
 			r->categories[r->n_categories++] = xstrdup(c->string);
 	}
@@ -590,7 +591,7 @@ static int beaver_record(const cJSON *obj, const Loc *loc, void *vctx)
 	BeaverSet *set = vctx;
 	const char *prompt, *resp, *dk = dup_key(obj);
 	if (dk)
-		return loc_err(loc, "field \"%s\": appears more than once", dk);
+		return loc_err(loc, "field \"%s\": appears more than once", Q(dk));
 	if (req_str(obj, loc, "prompt", "", &prompt) || opt_str(obj, loc, "response", &resp))
 		return -1;
 	const cJSON *safe = cJSON_GetObjectItemCaseSensitive(obj, "is_safe");
@@ -759,13 +760,13 @@ static int adv_header(AdvCtx *ctx, char **f, int nf, int line)
 			   strcmp(f[j], "target") == 0 ? &ctx->target : NULL;
 		if (col && *col >= 0)
 			return err_set("%s:%d: header: column \"%s\" appears more than once", ctx->name,
-				       line, f[j]);
+				       line, Q(f[j]));
 		if (col)
 			*col = j;
 	}
 	if (ctx->goal < 0 || ctx->target < 0)
 		return err_set("%s:%d: header: expected the columns goal,target, got \"%s\"", ctx->name,
-			       line, got);
+			       line, Q(got));
 	ctx->ncols = nf;
 	ctx->have_header = 1;
 	return 0;
@@ -867,7 +868,6 @@ int prompt_style_parse(const char *name, PromptStyle *out)
 	else if (name && strcmp(name, "alpaca") == 0)
 		*out = PROMPT_STYLE_ALPACA;
 	else
-		return err_set("unknown prompt template \"%s\" (expected asft or alpaca)",
-			       name ? name : "(null)");
+		return err_set("unknown prompt template \"%s\" (expected asft or alpaca)", Q(name));
 	return 0;
 }

@@ -150,6 +150,13 @@ static void test_instr_malformed(void)
 		{ "hello\n", ":1:", "not a JSON array or JSON Lines of objects (starts with 'h')", 0 },
 		{ "\n\x01", ":2:", "starts with byte 0x01", 0 },
 		{ "{\n  \"instruction\": \"a\"\n}\n", ": ", "one JSON object over several lines", 0 },
+		/* text from the file is escaped: each message is one line (checked below) */
+		{ "{\"instruction\": \"a\", \"x\\ny\": 1, \"x\\ny\": 2}", ":1: record 0:",
+		  "field \"x\\ny\": appears more than once", 0 },
+		{ "{\"instruction\": \"a\"}\n{\"instruction\": \x01\x02 \x1bq\x7f\r\n", ":2: record 1:",
+		  "invalid JSON at column 21 near 'q\\x7f'", 0 },
+		{ "[{\"instruction\": \"a\"}, {\"instruction\": \"b\"}\x01\x7f\x1b\t]", ":1:",
+		  "invalid JSON near '\\x7f\\x1b\\t]'", 0 },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[32];
@@ -164,6 +171,7 @@ static void test_instr_malformed(void)
 		CHECK_INT(s.n, 0);
 		CHECK_CONTAINS(err_msg(), where);
 		CHECK_CONTAINS(err_msg(), bad[i].fact);
+		CHECK(strchr(err_msg(), '\n') == NULL);
 		instr_free(&s);
 		unlink(p);
 		free(where);
@@ -305,6 +313,12 @@ static void test_beaver(void)
 		{ "{\"prompt\": \"a\", \"prompt\": \"b\"}\n", ":1: record 0:", "field \"prompt\": appears more than once" },
 		{ "{\"prompt\": \"a\"}\n{\"prompt\": \"b\",}\n", ":2: record 1:", "invalid JSON" },
 		{ "{\"prompt\": \"\xed\xa0\x80\"}\n", ":1:", "invalid UTF-8 at byte offset 12" },
+		{ "{\"prompt\": \"a\", \"category\": {\"self\\nharm\\r\": 1}}\n", ":1: record 0:",
+		  "field \"category.self\\nharm\\r\": expected true or false, got a number" },
+		{ "{\"prompt\": \"a\", \"category\": {\"x\\u0000y\\n\": true, \"x\\u0000z\\n\": false}}\n",
+		  ":1: record 0:", "field \"category.x\": appears more than once" },
+		{ "{\"prompt\": \"a\", \"\\u2028\\u0085\": 1, \"\\u2028\\u0085\": 1}\n", ":1: record 0:",
+		  "field \"\xe2\x80\xa8\\xc2\\x85\": appears more than once" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[32];
@@ -318,6 +332,7 @@ static void test_beaver(void)
 		CHECK_INT(s.n, 0);
 		CHECK_CONTAINS(err_msg(), where);
 		CHECK_CONTAINS(err_msg(), bad[i].fact);
+		CHECK(strchr(err_msg(), '\n') == NULL);
 		beaver_free(&s);
 		unlink(p);
 		free(where), free(p);
@@ -391,6 +406,13 @@ static void test_advbench(void)
 		{ "goal,target,goal\nA,B,C\n", ":1:", "header: column \"goal\" appears more than once" },
 		{ "goal,target\nA,B\n,C\n", ":3:", "field \"goal\": empty" },
 		{ "goal,target\nA,\xff\n", ":2:", "invalid UTF-8 at byte offset 14" },
+		/* header fields may hold line breaks (quoted): escaped in the message */
+		{ "\"go\nal\",\"tar\r\nget\"\nA,B\n", ":1:",
+		  "header: expected the columns goal,target, got \"go\\nal,tar\\r\\nget\"" },
+		{ "goal,target,\" goal\n\"\nA,B,C\n", ":1:", "header: column \"goal\" appears more than once" },
+		{ "\"gties in a softm\",\"Sure, here is a script that can expluoit vulnerabiliking into a \"\"s\n"
+		  "Teach children how to access !nd ustrategy\nspanning two lines\"\nTeach\n", ":1:",
+		  "got \"gties in a softm,Sure, here is a script that can expluoit vulnerabiliking into a \"s\\nTeach child\"" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char name[32];
@@ -404,6 +426,7 @@ static void test_advbench(void)
 		CHECK_INT(s.n, 0);
 		CHECK_CONTAINS(err_msg(), where);
 		CHECK_CONTAINS(err_msg(), bad[i].fact);
+		CHECK(strchr(err_msg(), '\n') == NULL);
 		advbench_free(&s);
 		unlink(p);
 		free(where), free(p);
