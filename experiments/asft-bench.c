@@ -64,6 +64,7 @@ typedef struct {
 	const char *mode, *label, *model_dir, *lora_targets, *in, *out, *note;
 	long hidden, layers, heads, kv_heads, ffn, vocab;
 	int cpu_clock;
+	long blas_threads;
 	long batch, seq, warmup, steps, lora_r, prompts, prompt_len, max_new, sgemm_n, threads, seed;
 	double lora_alpha, lr;
 } Opts;
@@ -973,6 +974,8 @@ int main(int argc, char **argv)
 		{"sgemm-n", CLI_INT, &o.sgemm_n, "N", "size of the square sgemm"},
 		{"threads", CLI_INT, &o.threads, "N", "threads for BLAS and the engine's loops"},
 		{"seed", CLI_INT, &o.seed, "S", "seed of the random weights and ids"},
+		{"blas-threads", CLI_INT, &o.blas_threads, "N",
+		 "experiment: OpenBLAS threads after --threads set both (0: same)"},
 		{"cpu-clock", CLI_BOOL, &o.cpu_clock, NULL, "profile: time kernels in process CPU time"},
 		{"in", CLI_STR, &o.in, "FILE", "report: the JSON lines of both sides"},
 		{"out", CLI_STR, &o.out, "FILE", "report: the HDF5 file to write"},
@@ -993,6 +996,8 @@ int main(int argc, char **argv)
 		die("--batch, --steps, --lora-r, --prompts, --prompt-len, --max-new, --sgemm-n >= 1, "
 		    "--seq >= 2, --warmup >= 0");
 	threads_set((int)o.threads);
+	if (o.blas_threads > 0)
+		openblas_set_num_threads((int)o.blas_threads);
 	if (o.cpu_clock)
 		prof_clock = cpu_now;
 	if (!strcmp(o.mode, "train"))
