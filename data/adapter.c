@@ -156,10 +156,10 @@ static int check_ranges(const AdapterConfig *c, const char *where)
 	if (c->r < 1 || c->r > R_MAX)
 		return err_set("%s: r %d is outside [1, %d]", where, c->r, R_MAX);
 	if (!(c->lora_alpha > 0 && c->lora_alpha <= ALPHA_MAX))
-		return err_set("%s: lora_alpha %g is outside (0, %g]", where, c->lora_alpha,
+		return err_set("%s: lora_alpha %.15g is outside (0, %g]", where, c->lora_alpha,
 			       ALPHA_MAX);
 	if (!(c->lora_dropout >= 0 && c->lora_dropout < 1))
-		return err_set("%s: lora_dropout %g is outside [0, 1)", where, c->lora_dropout);
+		return err_set("%s: lora_dropout %.15g is outside [0, 1)", where, c->lora_dropout);
 	return 0;
 }
 
