@@ -111,10 +111,11 @@ $(BX)/summary.txt: $(BX)/basin1d.png $(BX)/basin2d.png $(BX)/align.h5
 		printf '  %-10s %9s %9s %9s %9s\n' direction EPL neg pos VISAGE; \
 		for d in $(BASIN_DIRS); do \
 			f=$(BX)/curve_$$d.h5; \
-			cn=$$(a $$f /$$m epl_x_censored_neg); cp=$$(a $$f /$$m epl_x_censored_pos); \
-			printf '  %-10s %9.4f %8.4f%1s %8.4f%1s %9.2f\n' $$d $$(a $$f /$$m epl_x) \
-				$$(a $$f /$$m epl_x_neg) $$([ "$$cn" = 1 ] && echo +) $$(a $$f /$$m epl_x_pos) \
-				$$([ "$$cp" = 1 ] && echo +) $$(a $$f /$$m visage_x); \
+			cn=" "; cp=" "; \
+			[ "$$(a $$f /$$m epl_x_censored_neg)" = 1 ] && cn=+; \
+			[ "$$(a $$f /$$m epl_x_censored_pos)" = 1 ] && cp=+; \
+			printf '  %-10s %9.4f %8.4f%s %8.4f%s %9.2f\n' "$$d" "$$(a $$f /$$m epl_x)" \
+				"$$(a $$f /$$m epl_x_neg)" "$$cn" "$$(a $$f /$$m epl_x_pos)" "$$cp" "$$(a $$f /$$m visage_x)"; \
 		done; \
 		ratio() { f=$(BX)/curve_$$1.h5; echo "$$(a $$f /$$m epl_x) $$(a $$f /$$m epl_x_neg) $$(a $$f /$$m epl_x_pos) $$(a $$f /$$m epl_x_censored_neg) $$(a $$f /$$m epl_x_censored_pos)"; }; \
 		echo "$$(ratio aligned) $$(ratio harm)" | awk '{ ca = ($$2 < $$3) ? $$4 : ($$3 < $$2 ? $$5 : $$4 * $$5); \
