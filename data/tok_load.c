@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Text from the file (a type name, a token, a JSON snippet) made fit for a one-line message
+ * (DESIGN.md section 8); QN caps it at n bytes. */
+#define Q(s) err_quote((s), 0)
+#define QN(s, n) err_quote((s), (n))
+
 /* \w of the Rust regex crate (Whitespace pre-tokenizer, single_word): Alphabetic, marks,
  * decimal digits, connector punctuation, joiners. PCRE2's own \w (letters, all numbers, _)
  * differs on marks and on non-decimal numbers such as superscripts. */
@@ -178,7 +183,7 @@ static int rd_prepend_scheme(Rd *r, const cJSON *o, PrependScheme *ps)
 			*ps = PREPEND_NEVER;
 		else
 			return err_set("%s: %s.prepend_scheme: '%s' is not always, first or never",
-				       r->name, r->where, s);
+				       r->name, r->where, Q(s));
 	}
 	/* metaspace.rs: legacy add_prefix_space false means never, and must agree */
 	if (!aps) {
@@ -267,7 +272,7 @@ static int rd_norm(Rd *r, const cJSON *o, Norm *n)
 		       rd_bool(r, o, "strip_right", 1, &n->right) < 0 ? -1 : 0;
 	}
 	return err_set("%s: %s: normalizer type '%s' is not supported (supported: Sequence, Prepend, "
-		       "Replace, Strip, NFC, NFD, NFKC, NFKD)", r->name, r->where, t);
+		       "Replace, Strip, NFC, NFD, NFKC, NFKD)", r->name, r->where, Q(t));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -373,7 +378,7 @@ static int rd_pre(Rd *r, const cJSON *o, Pre *p)
 	}
 	return err_set("%s: %s: pre_tokenizer type '%s' is not supported (supported: Sequence, "
 		       "ByteLevel, Split, Metaspace, Whitespace, WhitespaceSplit, Digits, Punctuation)",
-		       r->name, r->where, t);
+		       r->name, r->where, Q(t));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -455,7 +460,7 @@ static int rd_dec(Rd *r, const cJSON *o, Dec *d)
 		return 0;
 	}
 	return err_set("%s: %s: decoder type '%s' is not supported (supported: Sequence, ByteLevel, "
-		       "Metaspace, Replace, ByteFallback, Fuse, Strip)", r->name, r->where, t);
+		       "Metaspace, Replace, ByteFallback, Fuse, Strip)", r->name, r->where, Q(t));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -473,7 +478,7 @@ static int rd_vocab(Rd *r, Tokenizer *t, const cJSON *m, int32_t *max_id)
 	size_t seen_n = 0;
 	for (const cJSON *it = v->child; it; it = it->next) {
 		long id;
-		snprintf(r->where, sizeof(r->where), "model.vocab[\"%.40s\"]", it->string);
+		snprintf(r->where, sizeof(r->where), "model.vocab[\"%s\"]", QN(it->string, 40));
 		if (rd_int(r, it, "", 0, INT32_MAX - 1, &id) < 0)
 			goto fail;
 		if ((size_t)id >= seen_n) {
@@ -535,8 +540,8 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 			/* "a b": exactly one space (serialization.rs splits on ' ' into 2 parts) */
 			const char *sp = strchr(it->valuestring, ' ');
 			if (!sp || strchr(sp + 1, ' ')) {
-				err_set("%s: model.merges[%u]: '%.40s' is not two tokens separated by one "
-					"space", r->name, rank, it->valuestring);
+				err_set("%s: model.merges[%u]: '%s' is not two tokens separated by one "
+					"space", r->name, rank, QN(it->valuestring, 40));
 				goto out;
 			}
 			a = it->valuestring;
@@ -555,8 +560,15 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 		}
 		int32_t ia = strmap_get(&t->vocab, a, al), ib = strmap_get(&t->vocab, b, bl);
 		if (ia < 0 || ib < 0) {
-			err_set("%s: model.merges[%u]: token '%.*s' is not in the vocab", r->name, rank,
-				(int)(ia < 0 ? al : bl), ia < 0 ? a : b);
+			/* a of "a b" is not NUL-terminated: copy it (capped) to quote it */
+			char tokc[64];
+			size_t tl = ia < 0 ? al : bl;
+			if (tl >= sizeof(tokc))
+				tl = sizeof(tokc) - 1;
+			memcpy(tokc, ia < 0 ? a : b, tl);
+			tokc[tl] = 0;
+			err_set("%s: model.merges[%u]: token '%s' is not in the vocab", r->name, rank,
+				QN(tokc, 40));
 			goto out;
 		}
 		cat.n = 0;
@@ -564,8 +576,8 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 		tokbuf_put(&cat, b, bl);
 		int32_t nid = strmap_get(&t->vocab, cat.p, cat.n);
 		if (nid < 0) {
-			err_set("%s: model.merges[%u]: merged token '%.60s' is not in the vocab", r->name,
-				rank, cat.p);
+			err_set("%s: model.merges[%u]: merged token '%s' is not in the vocab", r->name,
+				rank, QN(cat.p, 60));
 			goto out;
 		}
 		merges_put(t, ia, ib, rank, nid);
@@ -601,10 +613,10 @@ static int rd_model(Rd *r, Tokenizer *t, const cJSON *m, int32_t *max_id)
 			return -1;
 		if (pre && *pre)
 			return err_set("%s: model.continuing_subword_prefix: '%s' is not supported "
-				       "(only null or \"\")", r->name, pre);
+				       "(only null or \"\")", r->name, Q(pre));
 		if (suf && *suf)
 			return err_set("%s: model.end_of_word_suffix: '%s' is not supported (only null or "
-				       "\"\")", r->name, suf);
+				       "\"\")", r->name, Q(suf));
 		if (rd_bool(r, m, "fuse_unk", 0, &t->fuse_unk) < 0 ||
 		    rd_bool(r, m, "byte_fallback", 0, &t->byte_fallback) < 0 ||
 		    rd_bool(r, m, "ignore_merges", 0, &t->ignore_merges) < 0 ||
@@ -615,7 +627,8 @@ static int rd_model(Rd *r, Tokenizer *t, const cJSON *m, int32_t *max_id)
 		if (unk) {
 			t->unk_id = strmap_get(&t->vocab, unk, strlen(unk));
 			if (t->unk_id < 0)
-				return err_set("%s: model.unk_token: '%s' is not in the vocab", r->name, unk);
+				return err_set("%s: model.unk_token: '%s' is not in the vocab", r->name,
+					       Q(unk));
 		}
 	} else if (!strcmp(type, "WordLevel")) {
 		t->model = MODEL_WORDLEVEL;
@@ -625,7 +638,7 @@ static int rd_model(Rd *r, Tokenizer *t, const cJSON *m, int32_t *max_id)
 			t->unk_id = strmap_get(&t->vocab, unk, strlen(unk));
 	} else {
 		return err_set("%s: model.type: model '%s' is not supported (supported: BPE, WordLevel)",
-			       r->name, type);
+			       r->name, Q(type));
 	}
 	/* one-character tokens get a direct table; <0xNN> tokens feed byte_fallback */
 	t->cp_id = xmalloc(65536 * sizeof(int32_t));
@@ -682,7 +695,8 @@ static int rd_added(Rd *r, Tokenizer *t, const cJSON *arr, int32_t *max_id)
 		a->content = xstrdup(content);
 		a->id = (int32_t)id;
 		if (!strmap_put(&t->added_map, content, strlen(content), a->id))
-			return err_set("%s: %s: '%s' is listed twice", r->name, r->where, content);
+			return err_set("%s: %s: '%s' is listed twice", r->name, r->where,
+					       Q(content));
 	}
 	/* The library re-adds these tokens in id order and gives each the model's id for its
 	 * content, or the next free id after the vocab (added_vocabulary.rs add_tokens). A file
@@ -711,7 +725,7 @@ static int rd_added(Rd *r, Tokenizer *t, const cJSON *arr, int32_t *max_id)
 		if (a->id != expect) {
 			free(order);
 			return err_set("%s: added_tokens: '%s' has id %d but the tokenizers library would "
-				       "give it id %d", r->name, a->content, a->id, expect);
+				       "give it id %d", r->name, Q(a->content), a->id, expect);
 		}
 		strmap_put(&t->added_map, a->content, strlen(a->content), a->id);
 		if (a->id > max_added)
@@ -784,7 +798,7 @@ static int rd_template(Rd *r, Tokenizer *t, const cJSON *o)
 			if (!id || strcmp(id, "A") != 0)
 				return err_set("%s: %s.single[%d]: sequence '%s' is not supported in a "
 					       "single template (only A)", r->name, r->where, i,
-					       id ? id : "(none)");
+					       id ? Q(id) : "(none)");
 			if (seen_a)
 				return err_set("%s: %s.single[%d]: sequence A appears twice", r->name,
 					       r->where, i);
@@ -801,7 +815,7 @@ static int rd_template(Rd *r, Tokenizer *t, const cJSON *o)
 		const cJSON *ids = def ? jget(def, "ids") : NULL;
 		if (!cJSON_IsArray(ids))
 			return err_set("%s: %s.special_tokens: no ids for special token '%s'", r->name,
-				       r->where, name ? name : "(none)");
+				       r->where, name ? Q(name) : "(none)");
 		for (const cJSON *x = ids->child; x; x = x->next) {
 			long v;
 			if (rd_int(r, x, ".special_tokens ids", 0, INT32_MAX - 1, &v) < 0)
@@ -844,7 +858,7 @@ static int rd_post(Rd *r, Tokenizer *t, const cJSON *o)
 		return 0;
 	}
 	return err_set("%s: %s: post_processor type '%s' is not supported (supported: "
-		       "TemplateProcessing, ByteLevel, Sequence)", r->name, r->where, type);
+		       "TemplateProcessing, ByteLevel, Sequence)", r->name, r->where, Q(type));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -904,8 +918,11 @@ Tokenizer *tokenizer_from_json(const char *json, size_t len, const char *name)
 		/* the error pointer is inside json, which need not be NUL-terminated */
 		const char *ep = t->root ? NULL : cJSON_GetErrorPtr();
 		size_t off = ep && ep >= json && ep <= json + len ? (size_t)(ep - json) : len;
-		int show = (int)(len - off < 32 ? len - off : 32);
-		err_set("%s: not a JSON object (near byte %zu: '%.*s')", t->name, off, show, json + off);
+		char near[40];
+		size_t show = len - off < 32 ? len - off : 32;
+		memcpy(near, json + off, show);
+		near[show] = 0;
+		err_set("%s: not a JSON object (near byte %zu: '%s')", t->name, off, Q(near));
 		goto fail;
 	}
 	const cJSON *root = t->root;

@@ -854,9 +854,14 @@ static int model_piece(Ctx *c, const char *w, size_t n, IVec *out)
 	int32_t id = strmap_get(&t->vocab, w, n);
 	if (id < 0)
 		id = t->unk_id;
-	if (id < 0)
-		return err_set("%s: WordLevel: '%.*s' is not in the vocab and there is no unk_token",
-			       t->name, (int)(n > 40 ? 40 : n), w);
+	if (id < 0) {
+		char word[64];          /* w is not NUL-terminated: copy it (capped) to quote it */
+		size_t k = n < sizeof(word) ? n : sizeof(word) - 1;
+		memcpy(word, w, k);
+		word[k] = 0;
+		return err_set("%s: WordLevel: '%s' is not in the vocab and there is no unk_token",
+			       t->name, err_quote(word, 40));
+	}
 	ivec_push(out, id);
 	return 0;
 }

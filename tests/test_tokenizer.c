@@ -650,6 +650,85 @@ static void test_refusals(void)
 	CHECK_CONTAINS(err_msg(), "no-such-file.json");
 }
 
+/* Refusals quoting strings from the file stay on one line (DESIGN.md section 8): newlines,
+ * tabs and control bytes come out as escapes, long strings are cut with "...", and the
+ * message still names the field. */
+static void refuse1(const char *json, const char *needle)
+{
+	refuse(json, needle);
+	const char *m = err_msg();
+	int clean = !strpbrk(m, "\n\r\t\x01");
+	CHECK(clean);
+	if (!clean)
+		fprintf(stderr, "     multi-line or raw control byte: %s\n", m);
+}
+
+static void test_one_line_errors(void)
+{
+	char buf[1024];
+#define PART(key, val) (snprintf(buf, sizeof(buf), "{\"" key "\": %s, \"model\": " WL "}", val), buf)
+	refuse1("{\"model\": {\"type\": \"Word\\nPiece\", \"vocab\": {}}}",
+		"model.type: model 'Word\\nPiece' is not supported");
+	refuse1("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\\nb\": -1}, \"merges\": []}}",
+		"model.vocab[\"a\\nb\"]: expected an integer");
+	refuse1("{\"model\": " BPE("", "[\"a x\\ny\"]") "}",
+		"model.merges[0]: token 'x\\ny' is not in the vocab");
+	refuse1("{\"model\": " BPE("", "[\"a\\r\\n\\tb\"]") "}",
+		"model.merges[0]: 'a\\r\\n\\tb' is not two tokens");
+	refuse1("{\"model\": " BPE("", "[[\"a\", \"b\\n\"]]") "}",
+		"model.merges[0]: token 'b\\n' is not in the vocab");
+	refuse1("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\\n\": 1}, "
+		"\"merges\": [[\"a\", \"b\\n\"]]}}", "merged token 'ab\\n' is not in the vocab");
+	refuse1("{\"model\": " BPE(", \"unk_token\": \"<u\\nnk>\"", "[]") "}",
+		"model.unk_token: '<u\\nnk>' is not in the vocab");
+	refuse1("{\"model\": " BPE(", \"continuing_subword_prefix\": \"#\\n\"", "[]") "}",
+		"continuing_subword_prefix: '#\\n'");
+	refuse1("{\"model\": " BPE(", \"end_of_word_suffix\": \"\\u0001\"", "[]") "}",
+		"end_of_word_suffix: '\\x01'");
+	refuse1(PART("normalizer", "{\"type\": \"Lower\\ncase\"}"),
+		"normalizer: normalizer type 'Lower\\ncase' is not supported");
+	refuse1(PART("pre_tokenizer", "{\"type\": \"Bert\\n\"}"),
+		"pre_tokenizer: pre_tokenizer type 'Bert\\n' is not supported");
+	refuse1(PART("pre_tokenizer", "{\"type\": \"Metaspace\", \"replacement\": \"_\", "
+		     "\"prepend_scheme\": \"some\\ntimes\"}"), "prepend_scheme: 'some\\ntimes'");
+	refuse1(PART("decoder", "{\"type\": \"C\\nTC\"}"), "decoder: decoder type 'C\\nTC'");
+	refuse1(PART("post_processor", "{\"type\": \"Roberta\\n\"}"),
+		"post_processor: post_processor type 'Roberta\\n'");
+	refuse1(PART("post_processor", "{\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": "
+		     "{\"id\": \"B\\n\", \"type_id\": 0}}], \"special_tokens\": {}}"),
+		"post_processor.single[0]: sequence 'B\\n'");
+	refuse1(PART("post_processor", "{\"type\": \"TemplateProcessing\", \"single\": [{"
+		     "\"SpecialToken\": {\"id\": \"<s\\n>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": "
+		     "\"A\", \"type_id\": 0}}], \"special_tokens\": {}}"),
+		"post_processor.special_tokens: no ids for special token '<s\\n>'");
+	refuse1(PART("added_tokens", "[{\"id\": 1, \"content\": \"x\\ny\"}, {\"id\": 2, "
+		     "\"content\": \"x\\ny\"}]"), "added_tokens[1]: 'x\\ny' is listed twice");
+	refuse1(PART("added_tokens", "[{\"id\": 5, \"content\": \"<s>\\n\", \"special\": true}]"),
+		"added_tokens: '<s>\\n' has id 5 but the tokenizers library would give it id 1");
+#undef PART
+	/* a JSON syntax error: the snippet after the error point is escaped too */
+	refuse1("{\"model\": [\n\t}\r\n", "not a JSON object (near byte");
+	CHECK_CONTAINS(err_msg(), "\\n");
+	/* a long token is cut (at most 40 bytes of it, then "...") */
+	char big[400], tok[201];
+	memset(tok, 'z', 200);
+	tok[200] = 0;
+	snprintf(big, sizeof(big), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+		 "\"merges\": [\"a %s\"]}}", tok);
+	refuse1(big, "model.merges[0]: token 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...' is not");
+	/* encoding: WordLevel without unk quotes the unknown word */
+	Tokenizer *t = from_text(edit(fixture_text("wordlevel.json"), "\"unk_token\": \"[UNK]\"",
+				      "\"unk_token\": \"<nope>\""));
+	if (t) {
+		int32_t *ids;
+		size_t n;
+		CHECK_INT(tokenizer_encode(t, "hello \x01", 7, 0, &ids, &n), -1);
+		CHECK_CONTAINS(err_msg(), "WordLevel: '\\x01' is not in the vocab");
+		CHECK(!strchr(err_msg(), '\x01'));
+		tokenizer_free(t);
+	}
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 /* Random valid UTF-8: ASCII with controls, Latin-1, CJK, emoji, other BMP, and special tokens. */
@@ -963,6 +1042,7 @@ int main(void)
 	test_variants();
 	test_split_behaviors();
 	test_refusals();
+	test_one_line_errors();
 	test_roundtrip_fixture();
 	test_trainer();
 	test_threads_and_cache();

@@ -7,10 +7,6 @@
  * refused with a message, the well-known ids are -1 or inside the vocabulary, id_to_token
  * works on every id, and tokenizer_save writes a file tokenizer_load accepts again.
  * Seeds: the hand-built fixtures of tests/fixtures/tokenizers (one per supported model kind). */
-/* Error messages of the tokenizer still echo raw bytes (a JSON snippet, a token) with their
- * newlines: the one-line check stays off here until data/tokenizer*.c quote them with
- * err_quote (run with ASFT_FUZZ_ONE_LINE=1 to see them). */
-#define FUZZ_ONE_LINE_DEFAULT 0
 #include "fuzz.h"
 #include "tokenizer.h"
 #include "util.h"

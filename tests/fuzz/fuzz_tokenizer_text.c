@@ -8,10 +8,6 @@
  * decode(encode(s)) == s byte for byte, as with the Rust library. The SentencePiece-style ones
  * are not lossless by design (unknown characters, the leading-space rule), so for them only
  * decoding is exercised. */
-/* Error messages of the tokenizer still echo raw bytes (a JSON snippet, a token) with their
- * newlines: the one-line check stays off here until data/tokenizer*.c quote them with
- * err_quote (run with ASFT_FUZZ_ONE_LINE=1 to see them). */
-#define FUZZ_ONE_LINE_DEFAULT 0
 #include "fuzz.h"
 #include "tokenizer.h"
 #include "util.h"
