@@ -88,12 +88,14 @@ int lora_init(Lora *lo, const ModelConfig *cfg, int r, float alpha, float dropou
 	      unsigned targets, uint64_t seed)
 {
 	memset(lo, 0, sizeof(*lo));
-	if (r < 1)
-		return err_set("LoRA: rank r = %d, expected >= 1", r);
-	if (!(alpha > 0))
-		return err_set("LoRA: lora_alpha = %g, expected > 0", alpha);
+	/* the bounds the adapter writer holds a config to (data/adapter.c), checked here so a run
+	 * with a bad value stops before training rather than when it saves */
+	if (r < 1 || r > LORA_R_MAX)
+		return err_set("LoRA: rank r = %d is outside [1, %d]", r, LORA_R_MAX);
+	if (!(alpha > 0 && alpha <= LORA_ALPHA_MAX))
+		return err_set("LoRA: lora_alpha = %.9g is outside (0, %g]", alpha, LORA_ALPHA_MAX);
 	if (!(dropout >= 0 && dropout < 1))
-		return err_set("LoRA: lora_dropout = %g, expected in [0, 1)", dropout);
+		return err_set("LoRA: lora_dropout = %.9g is outside [0, 1)", dropout);
 	targets &= (1u << LORA_NMOD) - 1;
 	if (!targets)
 		return err_set("LoRA: no target modules");

@@ -26,6 +26,12 @@ typedef enum {
 } LoraModule;
 
 #define LORA_BIT(mod) (1u << (mod))
+
+/* Sane ranges (the PEFT adapter files of data/adapter.c are held to the same): r in
+ * [1, LORA_R_MAX], alpha in (0, LORA_ALPHA_MAX], dropout in [0, 1). A rank past 65536 or an
+ * alpha past 1e6 is a typo or an attack; an infinite alpha would make every update infinite. */
+#define LORA_R_MAX 65536
+#define LORA_ALPHA_MAX 1e6
 #define LORA_NAME_MAX 112
 
 typedef struct {
@@ -65,8 +71,10 @@ unsigned lora_targets_parse(const char *list);
 
 /* lora_init: allocates A and B for every layer and targeted module of cfg and initializes them
  * as PEFT does: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a = sqrt(5)), B = 0, drawn
- * from rng stream per tensor of seed. grads are zeroed. 0 ok; -1 with err_set on r < 1,
- * alpha <= 0, dropout outside [0, 1) or an empty target mask. lora_free(NULL-zeroed) is safe. */
+ * from rng stream per tensor of seed. grads are zeroed. 0 ok; -1 with err_set (naming the value
+ * and the allowed range) on r outside [1, LORA_R_MAX], alpha outside (0, LORA_ALPHA_MAX] (NaN
+ * and inf included), dropout outside [0, 1), or an empty target mask; so a run fails at its
+ * start, not when it saves the adapter. lora_free(NULL-zeroed) is safe. */
 int lora_init(Lora *lo, const ModelConfig *cfg, int r, float alpha, float dropout,
 	      unsigned targets, uint64_t seed);
 void lora_free(Lora *lo);

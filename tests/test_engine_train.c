@@ -6,7 +6,8 @@
  *   kernels themselves are checked in double by test_gradcheck);
  * - dropout is off outside training and changes the loss inside it;
  * - a training step and a decode step allocate nothing once sized (glibc's heap counters);
- * - schedules: warmup, StepLR per epoch, cosine end points; clipping by global norm. */
+ * - schedules: warmup, StepLR per epoch, cosine end points; clipping by global norm;
+ * - lora_init's ranges agree with the adapter writer's (a bad alpha fails at the start). */
 #include "adamw.h"
 #include "checkpoint.h"
 #include "generate.h"
@@ -16,6 +17,7 @@
 #include "util.h"
 
 #include <malloc.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +215,58 @@ static void test_schedules(void)
 	adamw_free(&o);
 }
 
+/* lora_init refuses what the adapter writer would refuse at the end of a run (the same bounds,
+ * LORA_R_MAX and LORA_ALPHA_MAX), and the edge values it accepts save and load back. */
+static void test_lora_bounds(void)
+{
+	Model m;
+	Lora lo;
+	if (!CHECK(checkpoint_load(&m, FIX) == 0))
+		return;
+	unsigned tg = LORA_BIT(LORA_Q);
+	float above = nextafterf((float)LORA_ALPHA_MAX, INFINITY);
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, above, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_alpha = 1000000.06 is outside (0, 1e+06]");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, INFINITY, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_alpha = inf is outside");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, NAN, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_alpha = nan is outside");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, 0, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_alpha = 0 is outside (0, 1e+06]");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, -8, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_alpha = -8 is outside");
+	CHECK_INT(lora_init(&lo, &m.cfg, LORA_R_MAX + 1, 8, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "rank r = 65537 is outside [1, 65536]");
+	CHECK_INT(lora_init(&lo, &m.cfg, 0, 8, 0, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "rank r = 0 is outside [1, 65536]");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, 8, 1.0f, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_dropout = 1 is outside [0, 1)");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, 8, -0.25f, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_dropout = -0.25 is outside [0, 1)");
+	CHECK_INT(lora_init(&lo, &m.cfg, 2, 8, NAN, tg, 1), -1);
+	CHECK_CONTAINS(err_msg(), "lora_dropout = nan");
+	/* the largest alpha and dropout lora_init takes are ones the adapter files take too */
+	char tmp[] = "/tmp/asft-lora-bounds-XXXXXX";
+	if (CHECK(mkdtemp(tmp) != NULL) &&
+	    CHECK(lora_init(&lo, &m.cfg, 1, (float)LORA_ALPHA_MAX, 0.99f, tg, 1) == 0)) {
+		CHECK(lo.scale == 1e6f);
+		CHECK_INT(checkpoint_save_adapter(&lo, tmp, "fixture", ST_F32), 0);
+		Lora back;
+		memset(&back, 0, sizeof(back));
+		if (CHECK(checkpoint_load_adapter(&back, &m, tmp) == 0)) {
+			CHECK_INT(back.r, 1);
+			CHECK(back.alpha == (float)LORA_ALPHA_MAX);
+			CHECK(back.dropout == 0.99f);
+		}
+		lora_free(&back);
+		lora_free(&lo);
+	}
+	char *cmd = xasprintf("rm -rf '%s'", tmp);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	model_free(&m);
+}
+
 int main(void)
 {
 	threads_set(1);
@@ -224,6 +278,7 @@ int main(void)
 	test_dropout_gradient();
 	test_no_alloc();
 	test_schedules();
+	test_lora_bounds();
 	threads_shutdown();
 	return test_summary();
 }
