@@ -2,6 +2,7 @@
  *
  *   asft-bench --mode train|lora|gen|sgemm [model and batch flags]    one measurement, JSON line
  *   asft-bench --mode report --in RUNS.jsonl --out ENGINE.h5          the table and the HDF5 file
+ *   asft-bench --mode profile|profile-lora [--cpu-clock]               where a step's time goes
  *
  * A measurement builds a random model of the given size with the engine (or of the architecture
  * in --model DIR/config.json; the weights are random either way: speed does not depend on them)
@@ -15,7 +16,8 @@
  *          includes the prefill, tokens/s counts the new tokens;
  *   sgemm  cblas_sgemm C = A B on --sgemm-n square float matrices (the machine's matmul peak).
  * It prints one JSON line: {"side":"asft","label":..,"what":..,"times":[seconds per step],
- * "tokens":tokens per step,"flops":FLOPs per step, settings...}. bench_engine.py prints the
+ * "cpu":[CPU seconds of all threads per step],"tokens":tokens per step,"flops":FLOPs per step,
+ * settings...}. bench_engine.py prints the
  * same lines for PyTorch. The report mode reads all lines (several rounds of both sides, which
  * the script interleaves), takes the median time of every (label, what, side), prints the table
  * of tokens/s, ratios and shares of the sgemm peak, and writes one scalar dataset per number.
@@ -54,6 +56,7 @@
 static const char usage[] =
 	"usage: asft-bench --mode train|lora|gen|sgemm [options]\n"
 	"       asft-bench --mode report --in RUNS.jsonl [--out ENGINE.h5]\n"
+	"       asft-bench --mode profile|profile-lora [--cpu-clock] [options]\n"
 	"\n"
 	"Times the engine on a random model (training step full and LoRA, batched greedy generation\n"
 	"with the KV cache) and the machine's cblas_sgemm, printing one JSON line per measurement;\n"
