@@ -17,6 +17,15 @@
 # Outputs: results/experiment-basin/ for the default preset (small, seed 1), else
 # results/experiment-basin-<preset>[-s<seed>]/.
 
+# The organism's variables, as organism.mk defines them: this file is read first (the Makefile
+# includes experiments/mk/*.mk in name order) and rule targets are expanded when read, so the
+# defaults must exist here already (?=: a command-line value or organism.mk's wins, same values).
+PRESET ?= small
+ORG_SEED ?= 1
+ORG_DIR ?= results/organism/$(PRESET)$(if $(filter-out 1,$(ORG_SEED)),-s$(ORG_SEED))
+ORG_BIN ?= $(BUILD)/bin
+ORG_THREADS ?= 2
+
 BASIN_OUT ?= results/experiment-basin$(if $(filter-out small,$(PRESET)),-$(PRESET))$(if $(filter-out 1,$(ORG_SEED)),-s$(ORG_SEED))
 BASIN_BIN ?= $(ORG_BIN)
 BASIN_DIRS ?= aligned harm orth0
