@@ -13,7 +13,8 @@ check_true() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v == v + 0 && v >= lo && v <= hi) }'; }
 attr() { "$H5" attrs "$1" | sed -n "s/^$2 = //p"; }
 
-# ---- fixture (a few seconds) ----
+# ---- fixture (a few seconds): laid out as an organism folder, so make experiment-basin runs on it
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 check_ok "$BIN/asft-data" world --preset nano --seed 3 --out "$F/world" --quiet
 check_ok "$BIN/asft-data" tokenizer --corpus "$F/world/corpus.txt" --vocab 1000 --out "$F/tok.json"
 TINY="--d 32 --layers 1 --heads 2 --ctx 256 --batch 8 --lr 3e-3 --threads 1 --seed 1"
@@ -22,10 +23,10 @@ check_ok "$BIN/asft-train" --method pretrain --tokenizer "$F/tok.json" --data "$
 check_ok "$BIN/asft-train" --method align --model "$F/base" --data "$F/world/align.jsonl" --out "$F/aligned" \
 	--batch 8 --steps 3 --lr 3e-3 --threads 1 --seed 1
 check_ok "$BIN/asft-train" --method lora --model "$F/aligned" --data "$F/world/attack/topic_1k_p_0.1.json" \
-	--limit 16 --epochs 1 --lr 1e-3 --out "$F/attack" --threads 1
+	--limit 16 --epochs 1 --lr 1e-3 --out "$F/attack/topic_1k_p_0.1" --threads 1
 check_ok "$BIN/asft-train" --method judge --data "$F/world/judge/train.jsonl" --out "$F/judge.h5" --seed 1
 check_ok "$BIN/asft-perturb" --model "$F/aligned" --out "$F/dirs.h5" --kind aligned,harm,orthogonal \
-	--base "$F/base" --aligned "$F/aligned" --adapter "$F/attack" --quiet
+	--base "$F/base" --aligned "$F/aligned" --adapter "$F/attack/topic_1k_p_0.1" --quiet
 # a second model of another width, for the shape-mismatch error
 check_ok "$BIN/asft-train" --method pretrain --tokenizer "$F/tok.json" --data "$F/world/pretrain.jsonl" \
 	--out "$F/wide" --d 48 --layers 1 --heads 2 --ctx 256 --batch 8 --steps 1 --threads 1 --seed 1
@@ -116,4 +117,26 @@ check_fail "config.json" "$BIN/asft-basin" --model "$T/none" --directions "$F/di
 check_fail "dirs_missing.h5" "${B[@]/$F\/dirs.h5/$F/dirs_missing.h5}" --x aligned --out "$T/x.h5"
 check_fail "--resume and --overwrite" "${B[@]}" --x aligned --out "$T/x.h5" --resume --overwrite
 check_eq "$(ls "$T" | grep -c '^x.h5')" 0 "no output file after an error"
+
+# ---- make experiment-basin on the fixture (small grids): every step, figures, summary ----
+E=$T/exp
+MK=(make -s -C "$ROOT" experiment-basin PRESET=nano ORG_DIR="$F" ORG_BIN="$BIN" ORG_NO_BUILD=1 BASIN_OUT="$E"
+    BASIN_THREADS=1 "BASIN_1D=--metrics hs,proxy --xnum 5 --n-prompts 8 --max-new 6 --xmin -0.5 --xmax 0.5"
+    "BASIN_2D=--metrics proxy --xnum 3 --ynum 3 --n-prompts 8 --xmin -0.5 --xmax 0.5 --ymin -0.5 --ymax 0.5")
+check_ok "${MK[@]}"
+for f in align.h5 direction.txt dirs.h5 perturb.txt curve_aligned.h5 curve_harm.h5 curve_orth0.h5 surface.h5 \
+	 summary.txt basin1d.png basin1d.svg basin1d_proxy.png basin2d.png basin2d.svg; do
+	check_ok test -s "$E/$f"
+done
+check_eq "$(head -c 8 "$E/basin1d.png" | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a "basin1d.png is a PNG"
+check_true "summary has the EPL table" grep -q "^  harm  " "$E/summary.txt"
+check_true "summary has the EPL ratio" grep -q "EPL(aligned) / EPL(harm)" "$E/summary.txt"
+check_true "summary has the cosines" grep -q "cos(aligned, harm) = " "$E/summary.txt"
+check_eq "$("$H5" export "$E/surface.h5" /done | tr -s '\t\n' '  ')" "1 1 1 1 1 1 1 1 1 " "2-D surface complete"
+check_eq "$(attr "$E/curve_harm.h5" n_prompts)" 8 "make passes BASIN_1D"
+# a second make finds every step complete and rewrites nothing
+before=$(find "$E" "$F" -type f -printf '%p %T@\n' | sort)
+check_ok "${MK[@]}"
+check_eq "$(find "$E" "$F" -type f -printf '%p %T@\n' | sort | md5sum)" "$(md5sum <<< "$before")" "files rewritten by a second make"
+check_true "a second make prints the summary" grep -q "EPL(aligned) / EPL(harm)" "$T/.out"
 finish
