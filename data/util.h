@@ -1,9 +1,10 @@
-/* util.h: errors, allocation, whole-file I/O, atomic writes, UTF-8 checks, timing, progress.
+/* util.h: error reporting for tools, whole-file I/O, atomic writes, UTF-8 checks, timing, progress.
  *
  * Two tiers of errors (see STYLE.md): library functions that read user input report with
  * err_set() and return -1 / NULL, so a test can feed them bad bytes and read err_msg(); tools
- * turn that into one line on stderr with die_err(). Allocation failure is not an input error:
- * x*alloc print and abort, as redis' zmalloc does. */
+ * turn that into one line on stderr with die_err(). err_set and the x*alloc family live in
+ * kernels/err.h (included here) because the engine reports errors too and kernels/ depends on
+ * nothing above it. */
 #ifndef ASFT_UTIL_H
 #define ASFT_UTIL_H
 
@@ -12,16 +13,11 @@
 #include <stdint.h>
 #include <stdnoreturn.h>
 
+#include "err.h"
+
 #define ASFT_VERSION "0.1.0"
 extern const char asft_git_rev[];   /* `git describe --always --dirty` at build time */
 
-/* err_set: formats the calling thread's last error message (one line, no newline) and returns
- * -1, so `return err_set("%s: ...", path);` reports and fails in one statement. */
-int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* err_prefix: prepends "text: " to the current message (adds context on the way up). */
-int err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *err_msg(void);          /* the last message; "" if none. Valid until the next set. */
-void err_clear(void);
 /* err_quote: s (user bytes: a tensor name, a JSON string, a CSV field) made fit for a one-line
  * message (DESIGN.md section 8): "\n" "\r" "\t" become those two-character escapes, other
  * control bytes (C0, DEL, UTF-8 encoded C1) and bytes that are not valid UTF-8 become \xNN,
@@ -34,19 +30,9 @@ void err_clear(void);
 #define ERR_QUOTE_SLOTS 8
 const char *err_quote(const char *s, size_t max);
 
-/* Name printed before tool errors; cli_parse sets it from argv[0]. */
-extern const char *asft_prog;
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die_err(void);        /* die("%s", err_msg()) */
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* "prog: warning: ..." */
-
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Overflow-checked n*size for user-controlled sizes: 0 on success, -1 on overflow. */
-int mul_overflow_size(size_t a, size_t b, size_t *out);
 
 /* file_read_all: whole file into a new NUL-terminated buffer (caller frees); *len (may be NULL)
  * gets the byte count without the NUL. NULL with err_set on failure. */

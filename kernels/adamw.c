@@ -4,7 +4,7 @@
  *   p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). */
 #include "adamw.h"
 #include "threads.h"
-#include "util.h"
+#include "err.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #include "generate.h"
 #include "ops.h"
 #include "threads.h"
-#include "util.h"
+#include "err.h"
 
 #include <float.h>
 #include <math.h>

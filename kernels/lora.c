@@ -2,7 +2,7 @@
  * is lora_forward / lora_backward in ops.c, called from model.c. */
 #include "lora.h"
 #include "rng.h"
-#include "util.h"
+#include "err.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include "model.h"
 #include "ops.h"
 #include "threads.h"
-#include "util.h"
+#include "err.h"
 
 #include <cblas.h>
 #include <math.h>
