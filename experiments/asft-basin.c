@@ -357,12 +357,9 @@ int main(int argc, char **argv)
 	/* the walk */
 	float *base = xmalloc(m.n_params * sizeof(float));
 	memcpy(base, m.params, m.n_params * sizeof(float));
-	size_t todo_all = 0, mine = 0;
+	size_t todo_all = 0;
 	for (size_t k = 0; k < total; k++)
-		if (!done[k]) {
-			todo_all++;
-			mine += (int)(k % (size_t)mpi_size) == mpi_rank;
-		}
+		todo_all += !done[k];
 	if (mpi_rank == 0 && !quiet && (resumed || todo_all < total))
 		fprintf(stderr, "asft-basin: %s: %zu of %zu points already done, %zu to go\n", out,
 			total - todo_all, total, todo_all);
@@ -439,7 +436,6 @@ int main(int argc, char **argv)
 		}
 	}
 #endif
-	(void)mine;
 	double t_total = time_now() - t_walk;
 	if (mpi_rank == 0 && !quiet && todo_all)
 		progress_finish(&pr, NULL);
