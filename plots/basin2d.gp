@@ -34,14 +34,13 @@ set title title noenhanced
 set xlabel xlabel noenhanced
 set ylabel ylabel noenhanced
 set cblabel cblabel noenhanced
-set view map
-set pm3d map corners2color c1
 set palette defined (0 '#1a9850', 0.5 '#fee08b', 1 '#d73027')
 set key off
 set size ratio -1
 set xrange [*:*] noextend
 set yrange [*:*] noextend
 
+# each grid point is one cell centred on it ("with image"), contours drawn over it
 do for [fmt in "png svg"] {
 	if (fmt eq "png") {
 		if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
@@ -53,7 +52,7 @@ do for [fmt in "png svg"] {
 		set terminal svg size 820, 720 font 'sans,11'
 	}
 	set output out.'.'.fmt
-	splot src using 1:2:3 with pm3d notitle, \
-	      $contours using 1:2:3 with lines lc rgb 'black' lw 1 notitle
+	plot src using 1:2:3 with image notitle, \
+	     $contours using 1:2 with lines lc rgb 'black' lw 1 notitle
 	unset output
 }
