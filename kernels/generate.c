@@ -7,7 +7,7 @@
 #include "threads.h"
 #include "err.h"
 
-#include <float.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,8 @@ int gen_init(Generator *g, Model *m, int B_max, int T_max)
 	if (g->chunk > T_max)
 		g->chunk = T_max;
 	size_t M = (size_t)B_max * g->chunk, d = m->d, V = m->V, F = m->F;
-	size_t cache = (size_t)m->L * B_max * m->KV * T_max * m->hd;
+	g->Ts = (T_max + 7) & ~7;
+	size_t cache = (size_t)m->L * B_max * m->KV * g->Ts * m->hd;
 	int r = m->lora ? m->lora->r : 0;
 	g->M_max = (int)M;
 	g->lora_r = r;
@@ -60,12 +61,13 @@ int gen_init(Generator *g, Model *m, int B_max, int T_max)
 		{ &g->rstd, M }, { &g->qkv, M * m->qkvd }, { &g->atty, M * m->qd },
 		{ &g->tmp, M * d }, { &g->gu, M * 2 * F }, { &g->hmid, M * F },
 		{ &g->lora_u, M * (size_t)r }, { &g->xl, B_max * d }, { &g->logits, B_max * V },
-		{ &g->scores, (size_t)B_max * m->H * T_max }, { &g->probs, B_max * V },
+		{ &g->scores, (size_t)B_max * m->H * g->Ts }, { &g->probs, B_max * V },
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		total += f[i].n;
 	g->mem = xmalloc(sizeof(float) * total);
+	memset(g->mem, 0, sizeof(float) * total);   /* slots past a row's end are read, unused */
 	float *p = g->mem;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		*f[i].p = f[i].n ? p : NULL;
@@ -83,84 +85,176 @@ int gen_init(Generator *g, Model *m, int B_max, int T_max)
 	return 0;
 }
 
-/* ------------------------------------------------------------ attention over the cache */
+/* ------------------------------------------------------------ attention over the cache
+ *
+ * Memory-bound: every decode step reads each row's whole K and V cache once per layer. The
+ * cache keeps K transposed, (hd, Ts) per (row, kv head), so the scores of 8 consecutive slots
+ * are one vector accumulated over the hd components in registers (no horizontal sums), and V
+ * as (Ts, hd) rows, so the weighted sum streams V in order with the output in registers. One
+ * item is a (row, kv head) pair and does all the query heads of the group, so a K or V block is
+ * brought in from memory once for them. Slots are computed in aligned blocks of 8 (Ts is T_max
+ * rounded up to 8, and gen_init zeroes the cache), and only [pad_b, t] enter the softmax. */
 
 typedef struct {
 	Generator *g;
-	int l;
 	float *kc, *vc;   /* layer's cache */
 } AttnCtx;
 
 typedef float v8f __attribute__((vector_size(32)));
 
-/* Dot product and axpy in 8 float lanes (GCC vector extensions; fixed-size memcpy is one
- * unaligned vector load or store). */
-static float dot_f(const float *a, const float *b, int n)
+/* sc[s] = scale * sum_i q[i] Kt[i * ld + s] for s in [sa, se) (multiples of 8). Four rows of
+ * Kt at a time sweep the whole slot range, so K streams in memory order. */
+static void att_scores(float *sc, const float *q, const float *Kt, int ld, int hd, int sa,
+		       int se, float scale)
 {
-	v8f acc = { 0 };
-	int i = 0;
-	for (; i + 8 <= n; i += 8) {
-		v8f x, y;
-		memcpy(&x, a + i, sizeof(x));
-		memcpy(&y, b + i, sizeof(y));
-		acc += x * y;
+	for (int s = sa; s < se; s += 8) {
+		v8f z = { 0 };
+		memcpy(sc + s, &z, sizeof(z));
 	}
-	float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
+	int i = 0;
+	for (; i + 4 <= hd; i += 4) {
+		const float *k0 = Kt + (size_t)i * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+		float q0 = q[i] * scale, q1 = q[i + 1] * scale, q2 = q[i + 2] * scale,
+		      q3 = q[i + 3] * scale;
+		for (int s = sa; s < se; s += 8) {
+			v8f a, x0, x1, x2, x3;
+			memcpy(&a, sc + s, sizeof(a));
+			memcpy(&x0, k0 + s, sizeof(x0));
+			memcpy(&x1, k1 + s, sizeof(x1));
+			memcpy(&x2, k2 + s, sizeof(x2));
+			memcpy(&x3, k3 + s, sizeof(x3));
+			a += (q0 * x0 + q1 * x1) + (q2 * x2 + q3 * x3);
+			memcpy(sc + s, &a, sizeof(a));
+		}
+	}
+	for (; i < hd; i++) {
+		const float *k0 = Kt + (size_t)i * ld;
+		float q0 = q[i] * scale;
+		for (int s = sa; s < se; s += 8) {
+			v8f a, x0;
+			memcpy(&a, sc + s, sizeof(a));
+			memcpy(&x0, k0 + s, sizeof(x0));
+			a += q0 * x0;
+			memcpy(sc + s, &a, sizeof(a));
+		}
+	}
 }
 
-static void axpy_f(float *restrict o, float w, const float *restrict v, int n)
+/* o (hd) = inv * sum_{s in [s0, s1]} p[s] V[s] (V rows of hd). */
+static void att_values(float *o, const float *p, const float *V, int hd, int s0, int s1,
+		       float inv)
 {
-	int i = 0;
-	for (; i + 8 <= n; i += 8) {
-		v8f x, y;
-		memcpy(&x, o + i, sizeof(x));
-		memcpy(&y, v + i, sizeof(y));
-		x += w * y;
-		memcpy(o + i, &x, sizeof(x));
+	int c = 0;
+	for (; c + 32 <= hd; c += 32) {
+		v8f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+		for (int s = s0; s <= s1; s++) {
+			const float *v = V + (size_t)s * hd + c;
+			v8f x0, x1, x2, x3;
+			memcpy(&x0, v, sizeof(x0));
+			memcpy(&x1, v + 8, sizeof(x1));
+			memcpy(&x2, v + 16, sizeof(x2));
+			memcpy(&x3, v + 24, sizeof(x3));
+			a0 += p[s] * x0;
+			a1 += p[s] * x1;
+			a2 += p[s] * x2;
+			a3 += p[s] * x3;
+		}
+		a0 *= inv;
+		a1 *= inv;
+		a2 *= inv;
+		a3 *= inv;
+		memcpy(o + c, &a0, sizeof(a0));
+		memcpy(o + c + 8, &a1, sizeof(a1));
+		memcpy(o + c + 16, &a2, sizeof(a2));
+		memcpy(o + c + 24, &a3, sizeof(a3));
 	}
-	for (; i < n; i++)
-		o[i] += w * v[i];
+	for (; c + 8 <= hd; c += 8) {
+		v8f a = { 0 };
+		for (int s = s0; s <= s1; s++) {
+			v8f x;
+			memcpy(&x, V + (size_t)s * hd + c, sizeof(x));
+			a += p[s] * x;
+		}
+		a *= inv;
+		memcpy(o + c, &a, sizeof(a));
+	}
+	for (; c < hd; c++) {
+		float a = 0;
+		for (int s = s0; s <= s1; s++)
+			a += p[s] * V[(size_t)s * hd + c];
+		o[c] = a * inv;
+	}
 }
 
-/* item = b * H + h: the step's n queries of row b, head h, against slots [pad_b, t]. */
+/* item = b * KV + kvh: the step's n queries of row b, for the query heads of kv head kvh,
+ * against slots [pad_b, t]. */
 static void attn_items(void *ctx, long i0, long i1)
 {
 	AttnCtx *c = ctx;
 	Generator *g = c->g;
 	const Model *m = g->m;
-	int H = m->H, hd = m->hd, rep = m->H / m->KV, n = g->n;
+	int H = m->H, KV = m->KV, hd = m->hd, rep = H / KV, n = g->n, Ts = g->Ts;
 	float scale = 1.0f / sqrtf((float)hd);
 	for (long it = i0; it < i1; it++) {
-		int b = (int)(it / H), h = (int)(it % H), kvh = h / rep;
-		const float *K = c->kc + (((size_t)b * m->KV + kvh) * g->T_max) * hd;
-		const float *Vc = c->vc + (((size_t)b * m->KV + kvh) * g->T_max) * hd;
-		float *sc = g->scores + (size_t)it * g->T_max;
+		int b = (int)(it / KV), kvh = (int)(it % KV), s0 = g->pad[b];
+		const float *Kt = c->kc + (size_t)it * hd * Ts;
+		const float *Vc = c->vc + (size_t)it * Ts * hd;
 		for (int j = 0; j < n; j++) {
-			int row = b * n + j, t = g->t0 + j, s0 = g->pad[b];
-			const float *q = g->qkv + (size_t)row * m->qkvd + (size_t)h * hd;
-			float *o = g->atty + (size_t)row * m->qd + (size_t)h * hd;
-			memset(o, 0, sizeof(float) * hd);
-			if (t < s0)
-				continue;   /* a pad slot: its output is never used */
-			float mx = -FLT_MAX;
-			for (int s = s0; s <= t; s++) {
-				sc[s] = dot_f(q, K + (size_t)s * hd, hd) * scale;
-				if (sc[s] > mx)
-					mx = sc[s];
+			int row = b * n + j, t = g->t0 + j;
+			for (int h = kvh * rep; h < (kvh + 1) * rep; h++) {
+				const float *q = g->qkv + (size_t)row * m->qkvd + (size_t)h * hd;
+				float *o = g->atty + (size_t)row * m->qd + (size_t)h * hd;
+				float *sc = g->scores + ((size_t)b * H + h) * Ts;
+				if (t < s0) {
+					memset(o, 0, sizeof(float) * hd);
+					continue;   /* a pad slot: its output is never used */
+				}
+				att_scores(sc, q, Kt, Ts, hd, s0 & ~7, (t + 8) & ~7, scale);
+				float mx = sc[s0];
+				for (int s = s0 + 1; s <= t; s++)
+					if (sc[s] > mx)
+						mx = sc[s];
+				float sum = vexp_shift_sum(sc + s0, sc + s0, t + 1 - s0, mx);
+				att_values(o, sc, Vc, hd, s0, t, 1.0f / sum);
 			}
-			float sum = 0;
-			for (int s = s0; s <= t; s++) {
-				sc[s] = expf(sc[s] - mx);
-				sum += sc[s];
-			}
-			float inv = 1.0f / sum;
-			for (int s = s0; s <= t; s++)
-				axpy_f(o, sc[s] * inv, Vc + (size_t)s * hd, hd);
 		}
 	}
+}
+
+/* ------------------------------------------------------------ matmuls split over the pool
+ *
+ * A decode product is small (B rows), too small for OpenBLAS to split well: its threads spin
+ * between the many calls. gen_run holds OpenBLAS to one thread and splits each product's
+ * output columns (weight rows) into fixed blocks of GEN_COLS, one cblas_sgemm each, spread over
+ * the pool. The blocks do not depend on the thread count, so neither do the bits. */
+#define GEN_COLS 128
+
+typedef struct {
+	float *out;
+	const float *inp, *w, *bias;
+	int N, C, OC;
+} GemmCtx;
+
+static void gemm_cols(void *ctx, long j0, long j1)
+{
+	GemmCtx *c = ctx;
+	for (long j = j0; j < j1; j++) {
+		int o0 = (int)j * GEN_COLS, no = c->OC - o0 < GEN_COLS ? c->OC - o0 : GEN_COLS;
+		float *out = c->out + o0;
+		if (c->bias)
+			for (int r = 0; r < c->N; r++)
+				memcpy(out + (size_t)r * c->OC, c->bias + o0, sizeof(float) * no);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->N, no, c->C, 1, c->inp, c->C,
+			    c->w + (size_t)o0 * c->C, c->C, c->bias ? 1 : 0, out, c->OC);
+	}
+}
+
+/* out (N,OC) = inp (N,C) @ w (OC,C)^T + bias, as matmul_forward. */
+static void gen_matmul(float *out, const float *inp, const float *w, const float *bias, int N,
+		       int C, int OC)
+{
+	GemmCtx c = { out, inp, w, bias, N, C, OC };
+	threads_for(gemm_cols, &c, (OC + GEN_COLS - 1) / GEN_COLS, 1);
 }
 
 /* ------------------------------------------------------------ one forward step */
@@ -197,42 +291,44 @@ static void gen_forward(Generator *g, int B, int t0, int n)
 	embedding_forward(g->x, ids, w->embed, M, d);
 	for (int l = 0; l < m->L; l++) {
 		rmsnorm_forward(g->xn, g->rstd, g->x, w->ln1 + (size_t)l * d, M, d, eps);
-		matmul_forward(g->qkv, g->xn, w->wqkv + (size_t)l * qkvd * d,
+		gen_matmul(g->qkv, g->xn, w->wqkv + (size_t)l * qkvd * d,
 			       w->bqkv ? w->bqkv + (size_t)l * qkvd : NULL, M, d, qkvd);
 		lora_inf(g, LORA_Q, l, g->qkv, qkvd, 0, g->xn, M);
 		lora_inf(g, LORA_K, l, g->qkv, qkvd, m->qd, g->xn, M);
 		lora_inf(g, LORA_V, l, g->qkv, qkvd, m->qd + m->kvd, g->xn, M);
 		rope_forward(g->qkv, g->pos, m->rope_cos, m->rope_sin, M, qkvd, m->H + KV, hd);
-		size_t lay = (size_t)l * g->B_max * KV * g->T_max * hd;
+		size_t lay = (size_t)l * g->B_max * KV * g->Ts * hd;
 		for (int b = 0; b < B; b++)
 			for (int j = 0; j < n; j++) {
 				const float *k = g->qkv + (size_t)(b * n + j) * qkvd + m->qd;
 				for (int kh = 0; kh < KV; kh++) {
-					size_t at = lay + (((size_t)b * KV + kh) * g->T_max + t0 + j) * hd;
-					memcpy(g->kcache + at, k + (size_t)kh * hd, sizeof(float) * hd);
-					memcpy(g->vcache + at, k + m->kvd + (size_t)kh * hd,
-					       sizeof(float) * hd);
+					size_t at = lay + ((size_t)b * KV + kh) * g->Ts * hd;
+					float *kt = g->kcache + at + t0 + j;
+					for (int i = 0; i < hd; i++)
+						kt[(size_t)i * g->Ts] = k[(size_t)kh * hd + i];
+					memcpy(g->vcache + at + (size_t)(t0 + j) * hd,
+					       k + m->kvd + (size_t)kh * hd, sizeof(float) * hd);
 				}
 			}
-		AttnCtx ac = { g, l, g->kcache + lay, g->vcache + lay };
-		threads_for(attn_items, &ac, (long)B * m->H, 1);
-		matmul_forward(g->tmp, g->atty, w->wo + (size_t)l * d * m->qd,
+		AttnCtx ac = { g, g->kcache + lay, g->vcache + lay };
+		threads_for(attn_items, &ac, (long)B * KV, 1);
+		gen_matmul(g->tmp, g->atty, w->wo + (size_t)l * d * m->qd,
 			       w->bo ? w->bo + (size_t)l * d : NULL, M, m->qd, d);
 		lora_inf(g, LORA_O, l, g->tmp, d, 0, g->atty, M);
 		residual_forward(g->x, g->x, g->tmp, (size_t)M * d);
 		rmsnorm_forward(g->xn, g->rstd, g->x, w->ln2 + (size_t)l * d, M, d, eps);
-		matmul_forward(g->gu, g->xn, w->wgu + (size_t)l * 2 * F * d, NULL, M, d, 2 * F);
+		gen_matmul(g->gu, g->xn, w->wgu + (size_t)l * 2 * F * d, NULL, M, d, 2 * F);
 		lora_inf(g, LORA_GATE, l, g->gu, 2 * F, 0, g->xn, M);
 		lora_inf(g, LORA_UP, l, g->gu, 2 * F, F, g->xn, M);
 		swiglu_forward(g->hmid, g->gu, M, F);
-		matmul_forward(g->tmp, g->hmid, w->wdown + (size_t)l * d * F, NULL, M, F, d);
+		gen_matmul(g->tmp, g->hmid, w->wdown + (size_t)l * d * F, NULL, M, F, d);
 		lora_inf(g, LORA_DOWN, l, g->tmp, d, 0, g->hmid, M);
 		residual_forward(g->x, g->x, g->tmp, (size_t)M * d);
 	}
 	for (int b = 0; b < B; b++)
 		memcpy(g->xl + (size_t)b * d, g->x + (size_t)(b * n + n - 1) * d, sizeof(float) * d);
 	rmsnorm_forward(g->xn, g->rstd, g->xl, w->norm, B, d, eps);
-	matmul_forward(g->logits, g->xn, w->lm_head, NULL, B, d, m->V);
+	gen_matmul(g->logits, g->xn, w->lm_head, NULL, B, d, m->V);
 }
 
 /* ------------------------------------------------------------ sampling */
@@ -343,6 +439,7 @@ int gen_run(Generator *g, const int *const *prompts, const int *lens, int B,
 		out_len[b] = lens[b];
 		rng_init(&g->rng[b], p->seed, (uint64_t)b);
 	}
+	threads_blas_serial(1);     /* the products are split over the pool instead */
 	for (int t0 = 0; t0 < Tp; t0 += g->chunk) {
 		int n = Tp - t0 < g->chunk ? Tp - t0 : g->chunk;
 		gen_forward(g, B, t0, n);
@@ -368,5 +465,6 @@ int gen_run(Generator *g, const int *const *prompts, const int *lens, int B,
 			g->tok[(size_t)b * T + Tp + step] = tok;
 		}
 	}
+	threads_blas_serial(0);
 	return 0;
 }

@@ -39,10 +39,12 @@ typedef struct {
 	int lora_r;             /* LoRA rank the scratch holds (adapter attached at gen_init) */
 	int M_max;              /* token rows per forward = B_max * chunk */
 	float *mem;             /* one allocation for everything below */
-	float *kcache, *vcache; /* (L, B_max, KV, T_max, hd) */
+	int Ts;                 /* cache slots per row: T_max rounded up to a multiple of 8 */
+	float *kcache;          /* (L, B_max, KV, hd, Ts): K transposed */
+	float *vcache;          /* (L, B_max, KV, Ts, hd) */
 	float *x, *xn, *rstd, *qkv, *atty, *tmp, *gu, *hmid, *lora_u;  /* (M_max, ...) */
 	float *xl, *logits;     /* (B_max, d), (B_max, V) */
-	float *scores;          /* (B_max * H, T_max) attention scratch */
+	float *scores;          /* (B_max * H, Ts) attention scratch */
 	float *probs;           /* (B_max, V) sampling scratch */
 	int *imem;
 	int *tok;               /* (B_max, T_max) the padded token layout */

@@ -89,6 +89,11 @@ static float exp_shift_sum(float *y, const float *x, int n, float shift)
 	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
+float vexp_shift_sum(float *y, const float *x, int n, float shift)
+{
+	return exp_shift_sum(y, x, n, shift);
+}
+
 /* s[i] = sigmoid(g[i]) = 1 / (1 + exp(-g[i])) for n values. */
 static void sigmoid_arr(float *s, const float *g, int n)
 {

@@ -90,6 +90,10 @@ void lora_backward(float *dx, float *dA, float *dB, float *du, const float *dout
 		   const float *x, const float *u, const float *A, const float *B, int N, int C,
 		   int OC, int R, float s);
 
+/* vexp_shift_sum: y[i] = exp(x[i] - shift) for n values in 8 float lanes (y may be x, or NULL
+ * to only sum); returns the sum of the y (float only: the kernel softmax and SiLU use). */
+float vexp_shift_sum(float *y, const float *x, int n, float shift);
+
 /* dropout_forward: out (N,C) = x * mask, mask (N,C) = 0 (dropped, when rng_uniformf < p) or
  * 1/(1-p), as torch.nn.Dropout in training. Row n draws from rng_init(seed, n), so a seed fixes
  * the mask whatever the thread count. */
