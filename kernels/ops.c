@@ -342,70 +342,54 @@ void OPS(rope_backward)(real *dx, const int *pos, const real *cos_t, const real 
 
 /* ---------------------------------------------------------------- attention */
 
-typedef struct {
-	real *att, *datt;
-	int T;
-} OPS(SoftmaxCtx);
-
-/* Rows of (B*H*T): row r is query t = r % T; keys s <= t are visible. The scores were scaled by
- * the matmul. */
-static void OPS(causal_softmax_rows)(void *p, long r0, long r1)
+/* Row t of a causal softmax: a[0..t] = softmax(a[0..t]) (the scores were scaled by the
+ * matmul), a[t+1..T) = 0. */
+static void OPS(causal_softmax_row)(real *a, int t, int T)
 {
-	OPS(SoftmaxCtx) *c = p;
-	int T = c->T;
-	for (long r = r0; r < r1; r++) {
-		int t = (int)(r % T);
-		real *a = c->att + r * T;
-		real mx = a[0];
-		for (int s = 1; s <= t; s++)
-			if (a[s] > mx)
-				mx = a[s];
-		real sum = exp_shift_sum(a, a, t + 1, mx);
-		real inv = (real)1 / sum;
-		for (int s = 0; s <= t; s++)
-			a[s] *= inv;
-		for (int s = t + 1; s < T; s++)
-			a[s] = 0;
-	}
+	real mx = a[0];
+	for (int s = 1; s <= t; s++)
+		if (a[s] > mx)
+			mx = a[s];
+	real sum = exp_shift_sum(a, a, t + 1, mx);
+	real inv = (real)1 / sum;
+	for (int s = 0; s <= t; s++)
+		a[s] *= inv;
+	if (t + 1 < T)
+		memset(a + t + 1, 0, sizeof(real) * (T - t - 1));
 }
 
-/* dS = P * (dP - sum_s P dP), in place on datt. */
-static void OPS(softmax_bwd_rows)(void *p, long r0, long r1)
+/* dS = P * (dP - sum_s P dP) on row t, in place on d; d[t+1..n) = 0 (n: the columns the
+ * following matmuls read). */
+static void OPS(softmax_bwd_row)(real *d, const real *a, int t, int n)
 {
-	OPS(SoftmaxCtx) *c = p;
-	int T = c->T;
-	for (long r = r0; r < r1; r++) {
-		int t = (int)(r % T);
-		const real *a = c->att + r * T;
-		real *d = c->datt + r * T;
-		real dot = 0;
-		for (int s = 0; s <= t; s++)
-			dot += a[s] * d[s];
-		for (int s = 0; s <= t; s++)
-			d[s] = a[s] * (d[s] - dot);
-		for (int s = t + 1; s < T; s++)
-			d[s] = 0;
-	}
+	real dot = 0;
+	for (int s = 0; s <= t; s++)
+		dot += a[s] * d[s];
+	for (int s = 0; s <= t; s++)
+		d[s] = a[s] * (d[s] - dot);
+	if (t + 1 < n)
+		memset(d + t + 1, 0, sizeof(real) * (n - t - 1));
 }
 
 /* Causal blocking: queries in blocks of ATT_QB rows; block [r0, r1) only needs keys [0, r1),
- * so the matmuls skip most of the masked upper triangle. Entries of att / datt right of column
- * r1 are never read (the softmax passes zero everything right of the diagonal). */
+ * so the matmuls skip most of the masked upper triangle.
+ *
+ * One item per (sequence, kv head) does everything for the query heads that share that kv
+ * head (they accumulate into the same dK / dV, so they stay on one thread), block by block:
+ * forward scores, softmax of the block's rows and P V while the block is still in cache;
+ * backward dP, dV, the softmax backward of the block's rows, dQ and dK. The per-head matmuls
+ * are too small for OpenBLAS to split, so it is held to one thread meanwhile
+ * (threads_blas_serial) and the items are spread over the pool. Each item is done whole by one
+ * thread, so the bits do not depend on the thread count. */
 #define ATT_QB 64
 
-/* The per-head matmuls are small (a block of query rows against at most T keys), too small for
- * OpenBLAS to split, so the heads themselves are spread over the pool, one item per
- * (sequence, kv head): the query heads that share a kv head accumulate into the same dK / dV
- * and so stay on one thread. OpenBLAS is held to one thread meanwhile (threads_blas_serial) so
- * the calls from the pool do not compete for its workers. Each matmul is done whole by one
- * thread, so the bits do not depend on the thread count. */
 typedef struct {
 	real *out, *att, *dqkv, *datt;
 	const real *qkv, *dout;
 	int T, H, KV, hd;
 } OPS(AttCtx);
 
-static void OPS(att_fwd_scores)(void *p, long i0, long i1)
+static void OPS(att_fwd_items)(void *p, long i0, long i1)
 {
 	OPS(AttCtx) *c = p;
 	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
@@ -414,31 +398,17 @@ static void OPS(att_fwd_scores)(void *p, long i0, long i1)
 	for (long it = i0; it < i1; it++) {
 		int b = (int)(it / KV), g = (int)(it % KV);
 		const real *k = c->qkv + (size_t)b * T * ld + qd + g * hd;
+		const real *v = k + KV * hd;
 		for (int h = g * rep; h < (g + 1) * rep; h++) {
 			const real *q = c->qkv + (size_t)b * T * ld + h * hd;
 			real *a = c->att + ((size_t)b * H + h) * T * T;
+			real *o = c->out + (size_t)b * T * qd + h * hd;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
 				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale,
 				     q + (size_t)r0 * ld, ld, k, ld, 0, a + (size_t)r0 * T, T);
-			}
-		}
-	}
-}
-
-static void OPS(att_fwd_values)(void *p, long i0, long i1)
-{
-	OPS(AttCtx) *c = p;
-	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
-	int rep = H / KV;
-	for (long it = i0; it < i1; it++) {
-		int b = (int)(it / KV), g = (int)(it % KV);
-		const real *v = c->qkv + (size_t)b * T * ld + qd + KV * hd + g * hd;
-		for (int h = g * rep; h < (g + 1) * rep; h++) {
-			const real *a = c->att + ((size_t)b * H + h) * T * T;
-			real *o = c->out + (size_t)b * T * qd + h * hd;
-			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
-				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T;
+				for (int t = r0; t < r1; t++)
+					OPS(causal_softmax_row)(a + (size_t)t * T, t, T);
 				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1,
 				     a + (size_t)r0 * T, T, v, ld, 0, o + (size_t)r0 * qd, qd);
 			}
@@ -451,42 +421,11 @@ void OPS(attention_forward)(real *out, real *att, const real *qkv, int B, int T,
 {
 	OPS(AttCtx) c = { .out = out, .att = att, .qkv = qkv, .T = T, .H = H, .KV = KV, .hd = hd };
 	threads_blas_serial(1);
-	threads_for(OPS(att_fwd_scores), &c, (long)B * KV, 1);
-	threads_blas_serial(0);
-	OPS(SoftmaxCtx) sc = { .att = att, .T = T };
-	threads_for(OPS(causal_softmax_rows), &sc, (long)B * H * T, ROW_CHUNK * 4);
-	threads_blas_serial(1);
-	threads_for(OPS(att_fwd_values), &c, (long)B * KV, 1);
+	threads_for(OPS(att_fwd_items), &c, (long)B * KV, 1);
 	threads_blas_serial(0);
 }
 
-static void OPS(att_bwd_probs)(void *p, long i0, long i1)
-{
-	OPS(AttCtx) *c = p;
-	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
-	int rep = H / KV;
-	for (long it = i0; it < i1; it++) {
-		int b = (int)(it / KV), g = (int)(it % KV);
-		size_t base = (size_t)b * T * ld;
-		const real *v = c->qkv + base + qd + KV * hd + g * hd;
-		real *dv = c->dqkv + base + qd + KV * hd + g * hd;
-		for (int h = g * rep; h < (g + 1) * rep; h++) {
-			const real *a = c->att + ((size_t)b * H + h) * T * T;
-			const real *dO = c->dout + (size_t)b * T * qd + h * hd;
-			real *dp = c->datt + ((size_t)b * H + h) * T * T;
-			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
-				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
-				/* dP = dO V^T ; dV += P^T dO */
-				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1,
-				     dO + (size_t)r0 * qd, qd, v, ld, 0, dp + (size_t)r0 * T, T);
-				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1,
-				     a + (size_t)r0 * T, T, dO + (size_t)r0 * qd, qd, 1, dv, ld);
-			}
-		}
-	}
-}
-
-static void OPS(att_bwd_qk)(void *p, long i0, long i1)
+static void OPS(att_bwd_items)(void *p, long i0, long i1)
 {
 	OPS(AttCtx) *c = p;
 	int T = c->T, H = c->H, KV = c->KV, hd = c->hd, qd = H * hd, ld = (H + 2 * KV) * hd;
@@ -495,19 +434,30 @@ static void OPS(att_bwd_qk)(void *p, long i0, long i1)
 	for (long it = i0; it < i1; it++) {
 		int b = (int)(it / KV), g = (int)(it % KV);
 		size_t base = (size_t)b * T * ld;
-		const real *k = c->qkv + base + qd + g * hd;
-		real *dk = c->dqkv + base + qd + g * hd;
+		const real *k = c->qkv + base + qd + g * hd, *v = k + KV * hd;
+		real *dk = c->dqkv + base + qd + g * hd, *dv = dk + KV * hd;
 		for (int h = g * rep; h < (g + 1) * rep; h++) {
 			const real *q = c->qkv + base + h * hd;
-			const real *dS = c->datt + ((size_t)b * H + h) * T * T;
+			const real *a = c->att + ((size_t)b * H + h) * T * T;
+			const real *dO = c->dout + (size_t)b * T * qd + h * hd;
+			real *dS = c->datt + ((size_t)b * H + h) * T * T;
 			real *dq = c->dqkv + base + h * hd;
 			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
+				const real *ab = a + (size_t)r0 * T;
+				real *db = dS + (size_t)r0 * T;
+				/* dP = dO V^T ; dV += P^T dO */
+				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1,
+				     dO + (size_t)r0 * qd, qd, v, ld, 0, db, T);
+				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1, ab, T,
+				     dO + (size_t)r0 * qd, qd, 1, dv, ld);
+				for (int t = r0; t < r1; t++)
+					OPS(softmax_bwd_row)(dS + (size_t)t * T, a + (size_t)t * T, t, r1);
 				/* dQ += scale dS K ; dK += scale dS^T Q */
-				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, scale,
-				     dS + (size_t)r0 * T, T, k, ld, 1, dq + (size_t)r0 * ld, ld);
-				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, scale,
-				     dS + (size_t)r0 * T, T, q + (size_t)r0 * ld, ld, 1, dk, ld);
+				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, scale, db, T,
+				     k, ld, 1, dq + (size_t)r0 * ld, ld);
+				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, scale, db, T,
+				     q + (size_t)r0 * ld, ld, 1, dk, ld);
 			}
 		}
 	}
@@ -519,12 +469,7 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 	OPS(AttCtx) c = { .att = (real *)att, .dqkv = dqkv, .datt = datt, .qkv = qkv, .dout = dout,
 			  .T = T, .H = H, .KV = KV, .hd = hd };
 	threads_blas_serial(1);
-	threads_for(OPS(att_bwd_probs), &c, (long)B * KV, 1);
-	threads_blas_serial(0);
-	OPS(SoftmaxCtx) sc = { .att = (real *)att, .datt = datt, .T = T };
-	threads_for(OPS(softmax_bwd_rows), &sc, (long)B * H * T, ROW_CHUNK * 4);
-	threads_blas_serial(1);
-	threads_for(OPS(att_bwd_qk), &c, (long)B * KV, 1);
+	threads_for(OPS(att_bwd_items), &c, (long)B * KV, 1);
 	threads_blas_serial(0);
 }
 
