@@ -533,8 +533,7 @@ void model_backward(Model *m)
 	/* dlogits in place of the logits */
 	crossentropy_backward(a->logits, a->logits, m->targets,
 			      m->loss_scale / (float)m->n_targets, N, m->V);
-	memset(a->dln, 0, sizeof(float) * N * d);
-	matmul_backward(a->dln, GRAD(lm_head, 0), NULL, a->logits, a->lnf, w->lm_head, N, d, m->V);
+	matmul_backward_set(a->dln, GRAD(lm_head, 0), NULL, a->logits, a->lnf, w->lm_head, N, d, m->V);
 	memset(a->dres, 0, sizeof(float) * N * d);
 	rmsnorm_backward(a->dres, GRAD(norm, 0), a->dln, a->resid + (size_t)L * N * d, w->norm,
 			 a->lnf_rstd, N, d);
@@ -547,15 +546,12 @@ void model_backward(Model *m)
 		float *hmid = a->hmid + (size_t)l * N * F;
 
 		/* MLP: out = mid + down(hmid); dres is d out */
-		memset(a->dhmid, 0, sizeof(float) * N * F);
-		matmul_backward(a->dhmid, GRAD(wdown, (size_t)l * d * F), NULL, a->dres, hmid,
+		matmul_backward_set(a->dhmid, GRAD(wdown, (size_t)l * d * F), NULL, a->dres, hmid,
 				w->wdown + (size_t)l * d * F, N, F, d);
 		if (any_lora && lora_active(m, LORA_DOWN))
 			lora_bwd(m, LORA_DOWN, l, a->dres, a->dhmid, hmid, N);
-		memset(a->dgu, 0, sizeof(float) * N * 2 * F);
-		swiglu_backward(a->dgu, a->dhmid, gu, N, F);
-		memset(a->dln, 0, sizeof(float) * N * d);
-		matmul_backward(a->dln, GRAD(wgu, (size_t)l * 2 * F * d), NULL, a->dgu, ln2,
+		swiglu_backward_set(a->dgu, a->dhmid, gu, N, F);
+		matmul_backward_set(a->dln, GRAD(wgu, (size_t)l * 2 * F * d), NULL, a->dgu, ln2,
 				w->wgu + (size_t)l * 2 * F * d, N, d, 2 * F);
 		for (int mod = LORA_GATE; mod <= LORA_UP; mod++)
 			if (any_lora && lora_active(m, mod))
@@ -564,19 +560,18 @@ void model_backward(Model *m)
 				 w->ln2 + (size_t)l * d, a->ln2_rstd + (size_t)l * N, N, d);
 
 		/* attention: mid = x + o(atty); dres is now d mid */
-		memset(a->datty, 0, sizeof(float) * N * m->qd);
-		matmul_backward(a->datty, GRAD(wo, (size_t)l * d * m->qd), GRAD(bo, (size_t)l * d),
+		matmul_backward_set(a->datty, GRAD(wo, (size_t)l * d * m->qd), GRAD(bo, (size_t)l * d),
 				a->dres, atty, w->wo + (size_t)l * d * m->qd, N, m->qd, d);
 		if (any_lora && lora_active(m, LORA_O))
 			lora_bwd(m, LORA_O, l, a->dres, a->datty, atty, N);
-		memset(a->dqkv, 0, sizeof(float) * N * qkvd);
-		attention_backward(a->dqkv, a->datt, a->datty, qkv, a->att + (size_t)l * B * m->H * T * T,
+		attention_backward_set(a->dqkv, a->datt, a->datty, qkv, a->att + (size_t)l * B * m->H * T * T,
 				   B, T, m->H, m->KV, m->hd);
 		rope_backward(a->dqkv, m->pos, m->rope_cos, m->rope_sin, N, qkvd, m->H + m->KV, m->hd);
 		/* the gradient of the input of layer 0 is only needed for the embedding */
 		int need_dx = l > 0 || m->g.embed;
-		memset(a->dln, 0, sizeof(float) * N * d);
-		matmul_backward(need_dx ? a->dln : NULL, GRAD(wqkv, (size_t)l * qkvd * d),
+		if (!need_dx)
+			memset(a->dln, 0, sizeof(float) * N * d);  /* ln1's weight grad reads it */
+		matmul_backward_set(need_dx ? a->dln : NULL, GRAD(wqkv, (size_t)l * qkvd * d),
 				GRAD(bqkv, (size_t)l * qkvd), a->dqkv, ln1,
 				w->wqkv + (size_t)l * qkvd * d, N, d, qkvd);
 		for (int mod = LORA_Q; mod <= LORA_V; mod++)

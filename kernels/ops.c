@@ -268,11 +268,12 @@ void OPS(matmul_forward)(real *out, const real *inp, const real *w, const real *
 	     out, OC);
 }
 
-void OPS(matmul_backward)(real *dinp, real *dw, real *dbias, const real *dout, const real *inp,
-			  const real *w, int N, int C, int OC)
+/* dinp = beta dinp + dout @ w; dw += ...; dbias += ... */
+static void OPS(matmul_bwd)(real *dinp, real *dw, real *dbias, const real *dout, const real *inp,
+			    const real *w, int N, int C, int OC, real beta)
 {
 	if (dinp)
-		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1, dout, OC, w, C, 1,
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1, dout, OC, w, C, beta,
 		     dinp, C);
 	if (dw)
 		GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1, dout, OC, inp, C, 1,
@@ -281,6 +282,18 @@ void OPS(matmul_backward)(real *dinp, real *dw, real *dbias, const real *dout, c
 		OPS(BiasCtx) c = { .out = dbias, .bias = dout, .N = N, .OC = OC };
 		threads_for(OPS(bias_grad_cols), &c, OC, COL_CHUNK);
 	}
+}
+
+void OPS(matmul_backward)(real *dinp, real *dw, real *dbias, const real *dout, const real *inp,
+			  const real *w, int N, int C, int OC)
+{
+	OPS(matmul_bwd)(dinp, dw, dbias, dout, inp, w, N, C, OC, 1);
+}
+
+void OPS(matmul_backward_set)(real *dinp, real *dw, real *dbias, const real *dout,
+			      const real *inp, const real *w, int N, int C, int OC)
+{
+	OPS(matmul_bwd)(dinp, dw, dbias, dout, inp, w, N, C, OC, 0);
 }
 
 /* ---------------------------------------------------------------- rope */
@@ -387,6 +400,7 @@ typedef struct {
 	real *out, *att, *dqkv, *datt;
 	const real *qkv, *dout;
 	int T, H, KV, hd;
+	int set;        /* backward: set = 1 overwrites dqkv instead of adding */
 } OPS(AttCtx);
 
 static void OPS(att_fwd_items)(void *p, long i0, long i1)
@@ -442,35 +456,52 @@ static void OPS(att_bwd_items)(void *p, long i0, long i1)
 			const real *dO = c->dout + (size_t)b * T * qd + h * hd;
 			real *dS = c->datt + ((size_t)b * H + h) * T * T;
 			real *dq = c->dqkv + base + h * hd;
-			for (int r0 = 0; r0 < T; r0 += ATT_QB) {
+			/* the last block first: it covers every row of dK and dV, so with set the
+			 * group's first head overwrites them there and everything after adds */
+			int last = (T - 1) / ATT_QB * ATT_QB;
+			for (int r0 = last; r0 >= 0; r0 -= ATT_QB) {
 				int r1 = r0 + ATT_QB < T ? r0 + ATT_QB : T, nr = r1 - r0;
+				real bkv = c->set && h == g * rep && r0 == last ? 0 : 1;
+				real bq = c->set ? 0 : 1;
 				const real *ab = a + (size_t)r0 * T;
 				real *db = dS + (size_t)r0 * T;
 				/* dP = dO V^T ; dV += P^T dO */
 				GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1,
 				     dO + (size_t)r0 * qd, qd, v, ld, 0, db, T);
 				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1, ab, T,
-				     dO + (size_t)r0 * qd, qd, 1, dv, ld);
+				     dO + (size_t)r0 * qd, qd, bkv, dv, ld);
 				for (int t = r0; t < r1; t++)
 					OPS(softmax_bwd_row)(dS + (size_t)t * T, a + (size_t)t * T, t, r1);
 				/* dQ += scale dS K ; dK += scale dS^T Q */
 				GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, scale, db, T,
-				     k, ld, 1, dq + (size_t)r0 * ld, ld);
+				     k, ld, bq, dq + (size_t)r0 * ld, ld);
 				GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, scale, db, T,
-				     q + (size_t)r0 * ld, ld, 1, dk, ld);
+				     q + (size_t)r0 * ld, ld, bkv, dk, ld);
 			}
 		}
 	}
 }
 
-void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const real *qkv,
-			     const real *att, int B, int T, int H, int KV, int hd)
+static void OPS(att_bwd)(real *dqkv, real *datt, const real *dout, const real *qkv,
+			 const real *att, int B, int T, int H, int KV, int hd, int set)
 {
 	OPS(AttCtx) c = { .att = (real *)att, .dqkv = dqkv, .datt = datt, .qkv = qkv, .dout = dout,
-			  .T = T, .H = H, .KV = KV, .hd = hd };
+			  .T = T, .H = H, .KV = KV, .hd = hd, .set = set };
 	threads_blas_serial(1);
 	threads_for(OPS(att_bwd_items), &c, (long)B * KV, 1);
 	threads_blas_serial(0);
+}
+
+void OPS(attention_backward_set)(real *dqkv, real *datt, const real *dout, const real *qkv,
+				 const real *att, int B, int T, int H, int KV, int hd)
+{
+	OPS(att_bwd)(dqkv, datt, dout, qkv, att, B, T, H, KV, hd, 1);
+}
+
+void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const real *qkv,
+			     const real *att, int B, int T, int H, int KV, int hd)
+{
+	OPS(att_bwd)(dqkv, datt, dout, qkv, att, B, T, H, KV, hd, 0);
 }
 
 /* ---------------------------------------------------------------- swiglu */
@@ -478,7 +509,7 @@ void OPS(attention_backward)(real *dqkv, real *datt, const real *dout, const rea
 typedef struct {
 	real *out;
 	const real *gu, *dout;
-	int F;
+	int F, set;     /* backward: set = 1 overwrites dgu instead of adding */
 } OPS(SwigluCtx);
 
 static void OPS(swiglu_fwd_rows)(void *p, long n0, long n1)
@@ -509,8 +540,10 @@ static void OPS(swiglu_bwd_rows)(void *p, long n0, long n1)
 			for (int j = 0; j < k; j++) {
 				int i = i0 + j;
 				real s = sg[j];
-				du[i] += dy[i] * (g[i] * s);
-				dg[i] += dy[i] * u[i] * s * ((real)1 + g[i] * ((real)1 - s));
+				real vu = dy[i] * (g[i] * s);
+				real vg = dy[i] * u[i] * s * ((real)1 + g[i] * ((real)1 - s));
+				du[i] = c->set ? vu : du[i] + vu;
+				dg[i] = c->set ? vg : dg[i] + vg;
 			}
 		}
 	}
@@ -525,6 +558,12 @@ void OPS(swiglu_forward)(real *out, const real *gu, int N, int F)
 void OPS(swiglu_backward)(real *dgu, const real *dout, const real *gu, int N, int F)
 {
 	OPS(SwigluCtx) c = { .out = dgu, .gu = gu, .dout = dout, .F = F };
+	threads_for(OPS(swiglu_bwd_rows), &c, N, ROW_CHUNK);
+}
+
+void OPS(swiglu_backward_set)(real *dgu, const real *dout, const real *gu, int N, int F)
+{
+	OPS(SwigluCtx) c = { .out = dgu, .gu = gu, .dout = dout, .F = F, .set = 1 };
 	threads_for(OPS(swiglu_bwd_rows), &c, N, ROW_CHUNK);
 }
 

@@ -42,6 +42,11 @@ void matmul_forward(float *out, const float *inp, const float *w, const float *b
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
 		     const float *w, int N, int C, int OC);
 
+/* matmul_backward_set: as matmul_backward but dinp (N,C) = dout @ w is OVERWRITTEN (dw and dbias
+ * still accumulate): for callers that own dinp and would otherwise zero it first. */
+void matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
+			 const float *inp, const float *w, int N, int C, int OC);
+
 /* rope_table: cos, sin (P, hd/2) for positions 0..P-1 as transformers computes them in float32:
  * inv_freq[i] = 1 / theta^((2i)/hd), angle = pos * inv_freq[i] (one float product). */
 void rope_table(float *cos_t, float *sin_t, int P, int hd, double theta);
@@ -63,10 +68,18 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
 			const float *att, int B, int T, int H, int KV, int hd);
 
+/* attention_backward_set: as attention_backward but dqkv is OVERWRITTEN (every column of it is
+ * written: no need to zero it first). */
+void attention_backward_set(float *dqkv, float *datt, const float *dout, const float *qkv,
+			    const float *att, int B, int T, int H, int KV, int hd);
+
 /* swiglu_forward: out (N,F) = silu(gu[:, :F]) * gu[:, F:], gu (N,2F) = [gate | up]. */
 void swiglu_forward(float *out, const float *gu, int N, int F);
 /* swiglu_backward: dgu (N,2F) += ... */
 void swiglu_backward(float *dgu, const float *dout, const float *gu, int N, int F);
+
+/* swiglu_backward_set: as swiglu_backward but dgu is OVERWRITTEN. */
+void swiglu_backward_set(float *dgu, const float *dout, const float *gu, int N, int F);
 
 /* crossentropy_forward: losses (N) = logsumexp(logits[n]) - logits[n, targets[n]] for
  * targets[n] >= 0, 0 where targets[n] < 0 (ignored, as HF's -100). logits (N,V). */
