@@ -88,8 +88,9 @@ int gen_init(Generator *g, Model *m, int B_max, int T_max)
 /* ------------------------------------------------------------ attention over the cache
  *
  * Memory-bound: every decode step reads each row's whole K and V cache once per layer. The
- * cache keeps K transposed, (hd, Ts) per (row, kv head), so the scores of 8 consecutive slots
- * are one vector accumulated over the hd components in registers (no horizontal sums), and V
+ * cache keeps K per (row, kv head) in blocks of 8 slots, (Ts/8, hd, 8): slot s, component i
+ * at ((s/8) hd + i) 8 + s%8, so the scores of 8 consecutive slots are one vector accumulated
+ * over the hd components in registers (no horizontal sums) reading one contiguous block; V
  * as (Ts, hd) rows, so the weighted sum streams V in order with the output in registers. One
  * item is a (row, kv head) pair and does all the query heads of the group, so a K or V block is
  * brought in from memory once for them. Slots are computed in aligned blocks of 8 (Ts is T_max
@@ -102,41 +103,34 @@ typedef struct {
 
 typedef float v8f __attribute__((vector_size(32)));
 
-/* sc[s] = scale * sum_i q[i] Kt[i * ld + s] for s in [sa, se) (multiples of 8). Four rows of
- * Kt at a time sweep the whole slot range, so K streams in memory order. */
-static void att_scores(float *sc, const float *q, const float *Kt, int ld, int hd, int sa,
-		       int se, float scale)
+/* sc[s] = scale * sum_i q[i] K[s][i] for s in [sa, se) (multiples of 8), K in blocks of 8
+ * slots (see attn_items): a block's hd x 8 floats are contiguous, so K streams in order; four
+ * partial sums over i keep the additions independent. */
+static void att_scores(float *sc, const float *q, const float *Kb, int hd, int sa, int se,
+		       float scale)
 {
 	for (int s = sa; s < se; s += 8) {
-		v8f z = { 0 };
-		memcpy(sc + s, &z, sizeof(z));
-	}
-	int i = 0;
-	for (; i + 4 <= hd; i += 4) {
-		const float *k0 = Kt + (size_t)i * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
-		float q0 = q[i] * scale, q1 = q[i + 1] * scale, q2 = q[i + 2] * scale,
-		      q3 = q[i + 3] * scale;
-		for (int s = sa; s < se; s += 8) {
-			v8f a, x0, x1, x2, x3;
-			memcpy(&a, sc + s, sizeof(a));
-			memcpy(&x0, k0 + s, sizeof(x0));
-			memcpy(&x1, k1 + s, sizeof(x1));
-			memcpy(&x2, k2 + s, sizeof(x2));
-			memcpy(&x3, k3 + s, sizeof(x3));
-			a += (q0 * x0 + q1 * x1) + (q2 * x2 + q3 * x3);
-			memcpy(sc + s, &a, sizeof(a));
+		const float *kb = Kb + (size_t)s * hd;
+		v8f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+		int i = 0;
+		for (; i + 4 <= hd; i += 4) {
+			v8f x0, x1, x2, x3;
+			memcpy(&x0, kb + 8 * i, sizeof(x0));
+			memcpy(&x1, kb + 8 * i + 8, sizeof(x1));
+			memcpy(&x2, kb + 8 * i + 16, sizeof(x2));
+			memcpy(&x3, kb + 8 * i + 24, sizeof(x3));
+			a0 += q[i] * x0;
+			a1 += q[i + 1] * x1;
+			a2 += q[i + 2] * x2;
+			a3 += q[i + 3] * x3;
 		}
-	}
-	for (; i < hd; i++) {
-		const float *k0 = Kt + (size_t)i * ld;
-		float q0 = q[i] * scale;
-		for (int s = sa; s < se; s += 8) {
-			v8f a, x0;
-			memcpy(&a, sc + s, sizeof(a));
-			memcpy(&x0, k0 + s, sizeof(x0));
-			a += q0 * x0;
-			memcpy(sc + s, &a, sizeof(a));
+		for (; i < hd; i++) {
+			v8f x0;
+			memcpy(&x0, kb + 8 * i, sizeof(x0));
+			a0 += q[i] * x0;
 		}
+		v8f acc = ((a0 + a1) + (a2 + a3)) * scale;
+		memcpy(sc + s, &acc, sizeof(acc));
 	}
 }
 
@@ -197,7 +191,7 @@ static void attn_items(void *ctx, long i0, long i1)
 	float scale = 1.0f / sqrtf((float)hd);
 	for (long it = i0; it < i1; it++) {
 		int b = (int)(it / KV), kvh = (int)(it % KV), s0 = g->pad[b];
-		const float *Kt = c->kc + (size_t)it * hd * Ts;
+		const float *Kb = c->kc + (size_t)it * hd * Ts;
 		const float *Vc = c->vc + (size_t)it * Ts * hd;
 		for (int j = 0; j < n; j++) {
 			int row = b * n + j, t = g->t0 + j;
@@ -209,7 +203,7 @@ static void attn_items(void *ctx, long i0, long i1)
 					memset(o, 0, sizeof(float) * hd);
 					continue;   /* a pad slot: its output is never used */
 				}
-				att_scores(sc, q, Kt, Ts, hd, s0 & ~7, (t + 8) & ~7, scale);
+				att_scores(sc, q, Kb, hd, s0 & ~7, (t + 8) & ~7, scale);
 				float mx = sc[s0];
 				for (int s = s0 + 1; s <= t; s++)
 					if (sc[s] > mx)
@@ -303,9 +297,10 @@ static void gen_forward(Generator *g, int B, int t0, int n)
 				const float *k = g->qkv + (size_t)(b * n + j) * qkvd + m->qd;
 				for (int kh = 0; kh < KV; kh++) {
 					size_t at = lay + ((size_t)b * KV + kh) * g->Ts * hd;
-					float *kt = g->kcache + at + t0 + j;
+					int sl = t0 + j;
+					float *kb = g->kcache + at + (size_t)(sl & ~7) * hd + (sl & 7);
 					for (int i = 0; i < hd; i++)
-						kt[(size_t)i * g->Ts] = k[(size_t)kh * hd + i];
+						kb[(size_t)i * 8] = k[(size_t)kh * hd + i];
 					memcpy(g->vcache + at + (size_t)(t0 + j) * hd,
 					       k + m->kvd + (size_t)kh * hd, sizeof(float) * hd);
 				}

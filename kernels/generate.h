@@ -40,7 +40,7 @@ typedef struct {
 	int M_max;              /* token rows per forward = B_max * chunk */
 	float *mem;             /* one allocation for everything below */
 	int Ts;                 /* cache slots per row: T_max rounded up to a multiple of 8 */
-	float *kcache;          /* (L, B_max, KV, hd, Ts): K transposed */
+	float *kcache;          /* (L, B_max, KV, Ts/8, hd, 8): K in blocks of 8 slots */
 	float *vcache;          /* (L, B_max, KV, Ts, hd) */
 	float *x, *xn, *rstd, *qkv, *atty, *tmp, *gu, *hmid, *lora_u;  /* (M_max, ...) */
 	float *xl, *logits;     /* (B_max, d), (B_max, V) */
