@@ -193,6 +193,13 @@ static void attn_items(void *ctx, long i0, long i1)
 		int b = (int)(it / KV), kvh = (int)(it % KV), s0 = g->pad[b];
 		const float *Kb = c->kc + (size_t)it * hd * Ts;
 		const float *Vc = c->vc + (size_t)it * Ts * hd;
+		if (it + 1 < i1) {      /* the next item's slots, while this one computes */
+			size_t e = (size_t)(g->t0 + n) * hd;
+			for (size_t k = 0; k < e; k += 16) {
+				__builtin_prefetch(Kb + (size_t)hd * Ts + k);
+				__builtin_prefetch(Vc + (size_t)Ts * hd + k);
+			}
+		}
 		for (int j = 0; j < n; j++) {
 			int row = b * n + j, t = g->t0 + j;
 			for (int h = kvh * rep; h < (kvh + 1) * rep; h++) {
