@@ -404,7 +404,14 @@ static void OPS(rope_rows)(void *p, long n0, long n1)
 		const real *sn = c->sin_t + (size_t)c->pos[n] * half;
 		for (int h = 0; h < c->n_heads; h++) {
 			real *x1 = c->x + n * c->ld + (size_t)h * c->hd, *x2 = x1 + half;
-			for (int i = 0; i < half; i++) {
+			int i = 0;
+			for (; i + VL <= half; i += VL) {
+				vreal a = vld(x1 + i), b = vld(x2 + i), cv = vld(cs + i);
+				vreal s = c->sign * vld(sn + i);
+				vst(x1 + i, a * cv - b * s);
+				vst(x2 + i, b * cv + a * s);
+			}
+			for (; i < half; i++) {
 				real a = x1[i], b = x2[i], s = c->sign * sn[i];
 				x1[i] = a * cs[i] - b * s;
 				x2[i] = b * cs[i] + a * s;
@@ -666,10 +673,7 @@ typedef struct {
 
 static double OPS(row_logsumexp)(const real *x, int V, real *mx_out)
 {
-	real mx = x[0];
-	for (int v = 1; v < V; v++)
-		if (x[v] > mx)
-			mx = x[v];
+	real mx = OPS(vmax)(x, V);
 	double sum = exp_shift_sum(NULL, x, V, mx);
 	*mx_out = mx;
 	return mx + log(sum);
@@ -708,7 +712,10 @@ static void OPS(xent_bwd_rows)(void *p, long n0, long n1)
 		 * mx - lse = -log(sum) is small, so no large float lse rounds the probabilities */
 		exp_shift_sum(d, x, V, mx);
 		real k = (real)(exp((double)mx - lse) * c->dloss);
-		for (int v = 0; v < V; v++)
+		int v = 0;
+		for (; v + VL <= V; v += VL)
+			vst(d + v, vld(d + v) * k);
+		for (; v < V; v++)
 			d[v] *= k;
 		d[t] -= c->dloss;
 	}
