@@ -201,6 +201,14 @@ static real OPS(vdot)(const real *a, const real *b, int n)
 }
 
 #define ROW_CHUNK 8     /* rows per thread below which a loop stays on one thread */
+/* cheap loops (norms, RoPE, adds): elements per thread below which waking a second thread
+ * costs more than it saves (a decode step's 64 rows of d = 256 stay on one thread) */
+#define WORK_CHUNK 16384
+
+static long rows_min(long per_row)
+{
+	return per_row >= WORK_CHUNK ? 1 : WORK_CHUNK / (per_row > 0 ? per_row : 1);
+}
 #define COL_CHUNK 64
 
 /* ---------------------------------------------------------------- embedding */
@@ -256,7 +264,7 @@ void OPS(rmsnorm_forward)(real *out, real *rstd, const real *inp, const real *w,
 {
 	OPS(NormCtx) c = { .out = out, .rstd = rstd, .inp = inp, .w = w, .N = N, .C = C,
 			   .eps = eps };
-	threads_for(OPS(rmsnorm_fwd_rows), &c, N, ROW_CHUNK);
+	threads_for(OPS(rmsnorm_fwd_rows), &c, N, rows_min(C));
 }
 
 /* y = w * x * r with r = (mean(x^2) + eps)^-1/2:
@@ -302,7 +310,7 @@ void OPS(rmsnorm_backward)(real *dinp, real *dw, const real *dout, const real *i
 	OPS(NormCtx) c = { .dinp = dinp, .dw = dw, .rstd = (real *)rstd, .inp = inp, .w = w,
 			   .dout = dout, .N = N, .C = C };
 	if (dinp)
-		threads_for(OPS(rmsnorm_bwd_rows), &c, N, ROW_CHUNK);
+		threads_for(OPS(rmsnorm_bwd_rows), &c, N, rows_min(C));
 	if (dw)
 		threads_for(OPS(rmsnorm_bwd_cols), &c, C, COL_CHUNK);
 }
@@ -336,7 +344,7 @@ void OPS(matmul_forward)(real *out, const real *inp, const real *w, const real *
 {
 	if (bias) {
 		OPS(BiasCtx) c = { .out = out, .bias = bias, .N = N, .OC = OC };
-		threads_for(OPS(bias_fill_rows), &c, N, ROW_CHUNK * 4);
+		threads_for(OPS(bias_fill_rows), &c, N, rows_min(OC));
 	}
 	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1, inp, C, w, C, bias ? 1 : 0,
 	     out, OC);
@@ -424,14 +432,14 @@ void OPS(rope_forward)(real *x, const int *pos, const real *cos_t, const real *s
 		       int ld, int n_heads, int hd)
 {
 	OPS(RopeCtx) c = { x, pos, cos_t, sin_t, ld, n_heads, hd, 1 };
-	threads_for(OPS(rope_rows), &c, N, ROW_CHUNK);
+	threads_for(OPS(rope_rows), &c, N, rows_min((long)n_heads * hd));
 }
 
 void OPS(rope_backward)(real *dx, const int *pos, const real *cos_t, const real *sin_t, int N,
 			int ld, int n_heads, int hd)
 {
 	OPS(RopeCtx) c = { dx, pos, cos_t, sin_t, ld, n_heads, hd, -1 };
-	threads_for(OPS(rope_rows), &c, N, ROW_CHUNK);
+	threads_for(OPS(rope_rows), &c, N, rows_min((long)n_heads * hd));
 }
 
 /* ---------------------------------------------------------------- attention */
@@ -755,7 +763,7 @@ static void OPS(add_range)(void *p, long i0, long i1)
 void OPS(residual_forward)(real *out, const real *a, const real *b, size_t n)
 {
 	OPS(AddCtx) c = { out, a, b };
-	threads_for(OPS(add_range), &c, (long)n, 4096);
+	threads_for(OPS(add_range), &c, (long)n, WORK_CHUNK);
 }
 
 /* ---------------------------------------------------------------- lora */
