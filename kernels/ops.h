@@ -3,8 +3,9 @@
  * Conventions: outputs first, then inputs, then dimensions; the shape of every buffer is in its
  * comment; row-major throughout. Backward functions ACCUMULATE (+=) into their gradient outputs
  * so the caller zeroes once; a NULL gradient output is skipped (frozen weights). Matmuls are
- * cblas_sgemm calls with transposes chosen so a weight is never copied; the other loops run on
- * the pool of threads.h and give the same bits for any thread count.
+ * cblas_sgemm calls with transposes chosen so a weight is never copied, split in fixed blocks
+ * over the pool of threads.h with OpenBLAS held to one thread; the other loops run on the pool
+ * too, and everything gives the same bits for any thread count.
  *
  * The maths is that of Hugging Face transformers' modeling_llama / modeling_qwen2: RMSNorm
  * w * x / sqrt(mean(x^2) + eps), rotate-half RoPE (pairs i and i + hd/2), causal softmax

@@ -1,6 +1,8 @@
-/* threads.h: a small pthread pool for the engine's non-matmul loops (norms, RoPE, softmax,
- * SwiGLU, cross-entropy, AdamW). Matmuls go to OpenBLAS, whose thread count threads_set also
- * sets, so `--threads N` means N for both.
+/* threads.h: a small pthread pool for the engine's loops (norms, RoPE, softmax, SwiGLU,
+ * cross-entropy, AdamW) and for its matmuls, which ops.c and generate.c split in blocks over
+ * the pool, each block one single-threaded cblas_sgemm (threads_blas_serial). threads_set also
+ * sets OpenBLAS's thread count, for BLAS calls made outside the engine, so `--threads N` means
+ * N for both.
  *
  * threads_for splits [0, n) into contiguous chunks, one per thread, and returns when all are
  * done. Every item must be computed independently of the others (no shared reductions), so a
