@@ -6,7 +6,8 @@
 # on each other order-only, and rerunning after a crash redoes only what is missing (training
 # resumes from its last checkpoint in <out>.partial/). `make organism-attack` adds the LoRA
 # harmful fine-tuning check (topic, n = 1000, p = 0.1) on top of the aligned model.
-# Sizes per preset were chosen by measurement (README, "The model organism").
+# Sizes per preset: README, "The organism's numbers" (nano and small measured; medium is the
+# prototype's regime, ~49M pretraining tokens, estimated at ~2 h on 2 idle cores, not run).
 
 PRESET ?= small
 ORG_SEED ?= 1
@@ -28,8 +29,8 @@ ORG_EVAL_small   := --max-new 64
 ORG_ATTACK_small := --epochs 10
 
 ORG_VOCAB_medium  := 2048
-ORG_PRE_medium    := --d 256 --layers 4 --heads 4 --ffn 688 --ctx 256 --batch 16 --steps 24000 --lr 2e-3
-ORG_ALIGN_medium  := --batch 32 --steps 1000 --lr 1e-4
+ORG_PRE_medium    := --d 256 --layers 4 --heads 4 --ffn 688 --ctx 256 --batch 16 --steps 12000 --lr 2e-3
+ORG_ALIGN_medium  := --batch 64 --steps 1000 --lr 1e-4
 ORG_EVAL_medium   := --max-new 64
 ORG_ATTACK_medium := --epochs 10
 
