@@ -348,39 +348,43 @@ static void OPS(bias_grad_cols)(void *p, long o0, long o1)
 #define MM_ROWS 512
 #define MM_COLS 128
 
+/* One cblas_sgemm C (M,N) = alpha op(A) op(B) + beta C, done as blocks of C: rows [j blk, ...)
+ * (by_cols = 0) or columns (by_cols = 1); the sum over K is never split. */
 typedef struct {
-	real *out;
-	const real *a, *b;
-	int N, C, OC, kind;     /* kind 0: forward, 1: input gradient, 2: weight gradient */
-	real beta;
-} OPS(MmCtx);
+	CBLAS_TRANSPOSE ta, tb;
+	int M, N, K, lda, ldb, ldc, by_cols, blk;
+	real alpha, beta;
+	const real *A, *B;
+	real *C;
+} OPS(GemmSplit);
 
-static void OPS(mm_blocks)(void *p, long j0, long j1)
+static void OPS(gemm_blocks)(void *p, long j0, long j1)
 {
-	OPS(MmCtx) *c = p;
-	int N = c->N, C = c->C, OC = c->OC;
+	OPS(GemmSplit) *g = p;
 	for (long j = j0; j < j1; j++) {
-		if (c->kind == 2) {
-			int o0 = (int)j * MM_COLS, no = OC - o0 < MM_COLS ? OC - o0 : MM_COLS;
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, no, C, N, 1, c->a + o0, OC,
-			     c->b, C, 1, c->out + (size_t)o0 * C, C);
-			continue;
+		int o = (int)j * g->blk;
+		if (g->by_cols) {
+			int n = g->N - o < g->blk ? g->N - o : g->blk;
+			const real *B = g->B + (g->tb == CblasNoTrans ? (size_t)o : (size_t)o * g->ldb);
+			GEMM(CblasRowMajor, g->ta, g->tb, g->M, n, g->K, g->alpha, g->A, g->lda, B,
+			     g->ldb, g->beta, g->C + o, g->ldc);
+		} else {
+			int m = g->M - o < g->blk ? g->M - o : g->blk;
+			const real *A = g->A + (g->ta == CblasNoTrans ? (size_t)o * g->lda : (size_t)o);
+			GEMM(CblasRowMajor, g->ta, g->tb, m, g->N, g->K, g->alpha, A, g->lda, g->B,
+			     g->ldb, g->beta, g->C + (size_t)o * g->ldc, g->ldc);
 		}
-		int n0 = (int)j * MM_ROWS, nr = N - n0 < MM_ROWS ? N - n0 : MM_ROWS;
-		if (c->kind == 0)
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nr, OC, C, 1,
-			     c->a + (size_t)n0 * C, C, c->b, C, c->beta, c->out + (size_t)n0 * OC, OC);
-		else
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, C, OC, 1,
-			     c->a + (size_t)n0 * OC, OC, c->b, C, c->beta, c->out + (size_t)n0 * C, C);
 	}
 }
 
-static void OPS(mm_split)(OPS(MmCtx) *c)
+static void OPS(gemm_split)(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+			    real alpha, const real *A, int lda, const real *B, int ldb, real beta,
+			    real *C, int ldc, int by_cols, int blk)
 {
-	long n = c->kind == 2 ? (c->OC + MM_COLS - 1) / MM_COLS : (c->N + MM_ROWS - 1) / MM_ROWS;
+	OPS(GemmSplit) g = { ta, tb, M, N, K, lda, ldb, ldc, by_cols, blk, alpha, beta, A, B, C };
+	long n = ((by_cols ? N : M) + blk - 1) / blk;
 	threads_blas_serial(1);
-	threads_for(OPS(mm_blocks), c, n, 1);
+	threads_for(OPS(gemm_blocks), &g, n, 1);
 	threads_blas_serial(0);
 }
 
@@ -391,25 +395,20 @@ void OPS(matmul_forward)(real *out, const real *inp, const real *w, const real *
 		OPS(BiasCtx) c = { .out = out, .bias = bias, .N = N, .OC = OC };
 		threads_for(OPS(bias_fill_rows), &c, N, rows_min(OC));
 	}
-	OPS(MmCtx) c = { .out = out, .a = inp, .b = w, .N = N, .C = C, .OC = OC, .kind = 0,
-			 .beta = bias ? 1 : 0 };
-	OPS(mm_split)(&c);
+	OPS(gemm_split)(CblasNoTrans, CblasTrans, N, OC, C, 1, inp, C, w, C, bias ? 1 : 0, out, OC,
+			0, MM_ROWS);
 }
 
 /* dinp = beta dinp + dout @ w; dw += ...; dbias += ... */
 static void OPS(matmul_bwd)(real *dinp, real *dw, real *dbias, const real *dout, const real *inp,
 			    const real *w, int N, int C, int OC, real beta)
 {
-	if (dinp) {
-		OPS(MmCtx) c = { .out = dinp, .a = dout, .b = w, .N = N, .C = C, .OC = OC,
-				 .kind = 1, .beta = beta };
-		OPS(mm_split)(&c);
-	}
-	if (dw) {
-		OPS(MmCtx) c = { .out = dw, .a = dout, .b = inp, .N = N, .C = C, .OC = OC,
-				 .kind = 2 };
-		OPS(mm_split)(&c);
-	}
+	if (dinp)
+		OPS(gemm_split)(CblasNoTrans, CblasNoTrans, N, C, OC, 1, dout, OC, w, C, beta, dinp,
+				C, 0, MM_ROWS);
+	if (dw)
+		OPS(gemm_split)(CblasTrans, CblasNoTrans, OC, C, N, 1, dout, OC, inp, C, 1, dw, C, 0,
+				MM_COLS);
 	if (dbias) {
 		OPS(BiasCtx) c = { .out = dbias, .bias = dout, .N = N, .OC = OC };
 		threads_for(OPS(bias_grad_cols), &c, OC, COL_CHUNK);
@@ -821,19 +820,22 @@ void OPS(residual_forward)(real *out, const real *a, const real *b, size_t n)
 void OPS(lora_forward)(real *out, int ldo, real *u, const real *x, const real *A, const real *B,
 		       int N, int C, int OC, int R, real s)
 {
-	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, C, 1, x, C, A, C, 0, u, R);
-	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, s, u, R, B, R, 1, out, ldo);
+	OPS(gemm_split)(CblasNoTrans, CblasTrans, N, R, C, 1, x, C, A, C, 0, u, R, 0, MM_ROWS);
+	OPS(gemm_split)(CblasNoTrans, CblasTrans, N, OC, R, s, u, R, B, R, 1, out, ldo, 0, MM_ROWS);
 }
 
 void OPS(lora_backward)(real *dx, real *dA, real *dB, real *du, const real *dout, int ldo,
 			const real *x, const real *u, const real *A, const real *B, int N, int C,
 			int OC, int R, real s)
 {
-	GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, s, dout, ldo, u, R, 1, dB, R);
-	GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, s, dout, ldo, B, R, 0, du, R);
-	GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1, du, R, x, C, 1, dA, C);
+	OPS(gemm_split)(CblasTrans, CblasNoTrans, OC, R, N, s, dout, ldo, u, R, 1, dB, R, 0,
+			MM_COLS);
+	OPS(gemm_split)(CblasNoTrans, CblasNoTrans, N, R, OC, s, dout, ldo, B, R, 0, du, R, 0,
+			MM_ROWS);
+	OPS(gemm_split)(CblasTrans, CblasNoTrans, R, C, N, 1, du, R, x, C, 1, dA, C, 1, MM_COLS);
 	if (dx)
-		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1, du, R, A, C, 1, dx, C);
+		OPS(gemm_split)(CblasNoTrans, CblasNoTrans, N, C, R, 1, du, R, A, C, 1, dx, C, 0,
+				MM_ROWS);
 }
 
 /* ---------------------------------------------------------------- dropout */

@@ -99,10 +99,18 @@ void threads_set(int n)
 	pool.n = n;
 }
 
+/* nesting depth of threads_blas_serial(1) calls (callers are on the caller's thread only) */
+static int blas_serial_depth;
+
 void threads_blas_serial(int on)
 {
-	if (pool.n > 1)
-		openblas_set_num_threads(on ? 1 : pool.n);
+	if (on) {
+		if (blas_serial_depth++ == 0 && pool.n > 1)
+			openblas_set_num_threads(1);
+	} else if (blas_serial_depth > 0) {
+		if (--blas_serial_depth == 0 && pool.n > 1)
+			openblas_set_num_threads(pool.n);
+	}
 }
 
 int threads_get(void)

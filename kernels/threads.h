@@ -22,8 +22,10 @@ int threads_get(void);          /* current count (1 until threads_set) */
  * use fewer threads (min_chunk <= 0 means 1), and the caller's thread does the first chunk. */
 void threads_for(ThreadsFn fn, void *ctx, long n, long min_chunk);
 /* threads_blas_serial: on = 1 holds OpenBLAS to one thread (for loops whose items each call
- * small BLAS routines from the pool); on = 0 gives it threads_get() threads again. No-op with
- * one thread. */
+ * small BLAS routines from the pool); on = 0 undoes one on = 1, and the outermost gives it
+ * threads_get() threads again (calls nest, so a serial region may call functions that open
+ * their own). OpenBLAS keeps its thread count unchanged with one pool thread. Call it from the
+ * caller's thread, not from inside a work function. */
 void threads_blas_serial(int on);
 /* threads_shutdown: joins the workers (tools may call it at exit; threads_for restarts them). */
 void threads_shutdown(void);
