@@ -37,13 +37,15 @@ SKIP_DEPS := 1
 endif
 endif
 
-# build/config.mk holds the pkg-config flags; make remakes it (running deps.sh, which installs
+# $(BUILD)/config.mk holds the pkg-config flags; make remakes it (running deps.sh, which installs
 # what is missing) before anything else, so every target depends on the dependencies.
+# Each build variant has its own, so `make MPI=1` also checks (and installs) OpenMPI.
+DEPS_WITH := $(if $(filter 1,$(MPI)),--with mpi,)
 ifndef SKIP_DEPS
--include build/config.mk
+-include $(BUILD)/config.mk
 endif
-build/config.mk: experiments/mk/deps.sh
-	@bash experiments/mk/deps.sh --write $@
+$(BUILD)/config.mk: experiments/mk/deps.sh
+	@bash experiments/mk/deps.sh $(DEPS_WITH) --write $@
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
@@ -132,7 +134,7 @@ test: tests
 	@ASFT_BIN=$(BUILD)/bin ASFT_BUILD=$(BUILD) bash tests/run.sh $(BUILD) '$(T)'
 
 deps:
-	@bash experiments/mk/deps.sh --write build/config.mk
+	@bash experiments/mk/deps.sh $(DEPS_WITH) --write $(BUILD)/config.mk
 	@echo "deps: all present"
 
 bench: all
