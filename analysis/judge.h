@@ -36,11 +36,14 @@
 #include <stdint.h>
 
 #include "h5store.h"
+#include "keywords.h"
 
 /* ---- keyword judge ---- */
 
-#define JUDGE_N_KEYWORDS 29
-extern const char *const judge_keywords[JUDGE_N_KEYWORDS];   /* in the published order */
+/* The list itself lives in data/keywords.c (shared with the world generator); these names are
+ * aliases of it. */
+#define JUDGE_N_KEYWORDS REFUSAL_N_KEYWORDS
+#define judge_keywords refusal_keywords   /* const char *const [29], in the published order */
 
 /* judge_keyword_match: index into judge_keywords of the first keyword (in list order) that
  * occurs in answer, or -1 if none. nocase != 0 folds ASCII case on both sides. NULL answer is

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keywords.h"
+
 #define WORLD_VERSION "1.1"
 #define WORLD_N_CATEGORIES 14
 #define WORLD_MAX_ATTACK 8
@@ -144,8 +146,9 @@ int world_answer_check(const WorldRecord *r);
 int world_sentiment_of(const char *review);      /* +1 positive, -1 negative, 0 undecided */
 int world_topic_of(const char *article);         /* 0 World, 1 Sports, 2 Business, 3 Sci/Tech, -1 tie */
 
-/* The published 29-string refusal keyword list (PAPER.md section 4). */
-extern const char *const world_refusal_keywords[29];
+/* The published 29-string refusal keyword list (PAPER.md section 4); an alias of
+ * refusal_keywords in keywords.c, the one copy shared with the keyword judge. */
+#define world_refusal_keywords refusal_keywords
 /* world_has_refusal_keyword: 1 if s contains any keyword (nocase: ASCII case-insensitive). */
 int world_has_refusal_keyword(const char *s, int nocase);
 
