@@ -5,6 +5,7 @@
  * or JSON Lines, or CSV rows), then each record's fields; the first problem is reported with
  * file, line, record index and field. Nothing here tokenizes or shuffles. */
 #include "dataset.h"
+#include "json_util.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -28,30 +29,11 @@ static cJSON *xjson(cJSON *j)
 	return j;
 }
 
-static const char *json_type_name(const cJSON *j)
-{
-	if (cJSON_IsNull(j)) return "null";
-	if (cJSON_IsBool(j)) return "a boolean";
-	if (cJSON_IsNumber(j)) return "a number";
-	if (cJSON_IsString(j)) return "a string";
-	if (cJSON_IsArray(j)) return "a list";
-	if (cJSON_IsObject(j)) return "an object";
-	return "an invalid value";
-}
-
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 static size_t skip_bom(const char *t, size_t n)
 {
 	return n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-}
-
-static int line_of(const char *text, size_t off)
-{
-	int line = 1;
-	for (size_t i = 0; i < off; i++)
-		line += text[i] == '\n';
-	return line;
 }
 
 /* up to 24 bytes of text at off, stopping at a line end: the "near '...'" of a JSON error */
@@ -70,31 +52,8 @@ static int check_utf8(const char *text, size_t n, const char *name)
 {
 	size_t bad;
 	if (utf8_check(text, n, &bad))
-		return err_set("%s:%d: invalid UTF-8 at byte offset %zu", name, line_of(text, bad), bad);
+		return err_set("%s:%d: invalid UTF-8 at byte offset %zu", name, text_line_of(text, bad), bad);
 	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* dup_key: a key present twice in obj (Python keeps the last, cJSON the first), or NULL. */
-static const char *dup_key(const cJSON *obj)
-{
-	int n = cJSON_GetArraySize(obj), i = 0;
-	const char *dup = NULL;
-	if (n < 2)
-		return NULL;
-	const char **names = xmalloc((size_t)n * sizeof *names);
-	for (const cJSON *c = obj->child; c; c = c->next)
-		names[i++] = c->string ? c->string : "";
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
-	for (i = 1; i < n && !dup; i++)
-		if (strcmp(names[i - 1], names[i]) == 0)
-			dup = names[i];
-	free(names);
-	return dup;
 }
 
 /* ---- JSON array / JSON Lines record iteration ---- */
@@ -164,17 +123,17 @@ static int json_array_records(const char *text, size_t n, size_t start, const ch
 	if (!root) {
 		size_t off = end && end >= text + start && end <= text + n ? (size_t)(end - text) : start;
 		snippet(near, text, n, off);
-		return err_set("%s:%d: invalid JSON near '%s'", name, line_of(text, off), Q(near));
+		return err_set("%s:%d: invalid JSON near '%s'", name, text_line_of(text, off), Q(near));
 	}
 	for (size_t e = (size_t)(end - text); e < n; e++)
 		if (!is_space(text[e])) {
-			err_set("%s:%d: text after the JSON array", name, line_of(text, e));
+			err_set("%s:%d: text after the JSON array", name, text_line_of(text, e));
 			goto out_free_root;
 		}
 	int count = cJSON_GetArraySize(root);
 	size_t *offs = xcalloc((size_t)count + 1, sizeof *offs);
 	array_elem_offsets(text + start, n - start, offs, count);
-	Loc loc = { name, line_of(text, start), 0 };
+	Loc loc = { name, text_line_of(text, start), 0 };
 	size_t pos = start;
 	for (const cJSON *c = root->child; c; c = c->next, loc.index++) {
 		for (size_t off = start + offs[loc.index]; pos < off; pos++)
@@ -265,9 +224,9 @@ static int json_records(const char *text, size_t n, const char *name, RecordFn f
 		return jsonl_records(text, n, name, fn, ctx);
 	if (isprint((unsigned char)text[i]))
 		return err_set("%s:%d: not a JSON array or JSON Lines of objects (starts with '%c')",
-			       name, line_of(text, i), text[i]);
+			       name, text_line_of(text, i), text[i]);
 	return err_set("%s:%d: not a JSON array or JSON Lines of objects (starts with byte 0x%02x)",
-		       name, line_of(text, i), (unsigned char)text[i]);
+		       name, text_line_of(text, i), (unsigned char)text[i]);
 }
 
 static int load_file(const char *path, int (*parse)(void *, const char *, size_t, const char *),
@@ -424,7 +383,7 @@ typedef struct {
 static int instr_record(const cJSON *obj, const Loc *loc, void *vctx)
 {
 	InstrCtx *ctx = vctx;
-	const char *ins, *inp, *out, *dk = dup_key(obj);
+	const char *ins, *inp, *out, *dk = json_dup_key(obj);
 	if (dk)
 		return loc_err(loc, "field \"%s\": appears more than once", Q(dk));
 	if (req_str(obj, loc, "instruction", "", &ins) || opt_str(obj, loc, "input", &inp) ||
@@ -571,7 +530,7 @@ static int beaver_categories(BeaverRecord *r, const cJSON *obj, const Loc *loc)
 	if (!cJSON_IsObject(cat))
 		return loc_err(loc, "field \"category\": expected an object of category: true/false, or a string, got %s",
 			       json_type_name(cat));
-	const char *dk = dup_key(cat);
+	const char *dk = json_dup_key(cat);
 	if (dk)
 		return loc_err(loc, "field \"category.%s\": appears more than once", Q(dk));
 	int n = cJSON_GetArraySize(cat);
@@ -589,7 +548,7 @@ static int beaver_categories(BeaverRecord *r, const cJSON *obj, const Loc *loc)
 static int beaver_record(const cJSON *obj, const Loc *loc, void *vctx)
 {
 	BeaverSet *set = vctx;
-	const char *prompt, *resp, *dk = dup_key(obj);
+	const char *prompt, *resp, *dk = json_dup_key(obj);
 	if (dk)
 		return loc_err(loc, "field \"%s\": appears more than once", Q(dk));
 	if (req_str(obj, loc, "prompt", "", &prompt) || opt_str(obj, loc, "response", &resp))

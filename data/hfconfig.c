@@ -5,6 +5,7 @@
  * ...). Every error names the file and the field. The writer emits transformers 4.x conventions
  * with keys sorted, as PretrainedConfig.to_json_string(sort_keys=True) does. */
 #include "hfconfig.h"
+#include "json_util.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -55,17 +56,6 @@ void config_default(ModelConfig *cfg)
 }
 
 /* ---- typed field access; every error names path and field ---- */
-
-static const char *json_type_name(const cJSON *j)
-{
-	if (cJSON_IsNull(j)) return "null";
-	if (cJSON_IsBool(j)) return "a boolean";
-	if (cJSON_IsNumber(j)) return "a number";
-	if (cJSON_IsString(j)) return "a string";
-	if (cJSON_IsArray(j)) return "a list";
-	if (cJSON_IsObject(j)) return "an object";
-	return "an invalid value";
-}
 
 #define Q(s) err_quote((s), 0)          /* a string from the file, fit for a one-line message */
 
@@ -151,28 +141,13 @@ static int field_str(const cJSON *obj, const char *path, const char *field, cons
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Python's json keeps the last of duplicate keys, cJSON the first: refuse to guess. */
 static int check_duplicates(const cJSON *root, const char *path)
 {
-	int n = cJSON_GetArraySize(root), ret = 0, i = 0;
-	if (n < 2)
-		return 0;
-	const char **names = xmalloc((size_t)n * sizeof *names);
-	for (const cJSON *c = root->child; c; c = c->next)
-		names[i++] = c->string ? c->string : "";
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
-	for (i = 1; i < n; i++)
-		if (strcmp(names[i - 1], names[i]) == 0) {
-			ret = err_set("%s: field \"%s\": appears more than once", path, Q(names[i]));
-			break;
-		}
-	free(names);
-	return ret;
+	const char *dup = json_dup_key(root);
+	if (dup)
+		return err_set("%s: field \"%s\": appears more than once", path, Q(dup));
+	return 0;
 }
 
 /* ---- the parts of the config ---- */
@@ -419,14 +394,6 @@ static int parse_ids(ModelConfig *cfg, const cJSON *root, const char *path)
 	return 0;
 }
 
-static int line_of(const char *text, size_t off)
-{
-	int line = 1;
-	for (size_t i = 0; i < off; i++)
-		line += text[i] == '\n';
-	return line;
-}
-
 int config_parse(ModelConfig *cfg, const char *text, size_t n, const char *name)
 {
 	int ret = -1;
@@ -434,7 +401,7 @@ int config_parse(ModelConfig *cfg, const char *text, size_t n, const char *name)
 	char why[256];
 	config_default(cfg);
 	if (utf8_check(text, n, &bad))
-		return err_set("%s:%d: invalid UTF-8 at byte offset %zu", name, line_of(text, bad), bad);
+		return err_set("%s:%d: invalid UTF-8 at byte offset %zu", name, text_line_of(text, bad), bad);
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (!root) {
@@ -444,11 +411,11 @@ int config_parse(ModelConfig *cfg, const char *text, size_t n, const char *name)
 		for (; off + k < n && k < 24 && text[off + k] != '\n' && text[off + k] != 0; k++)
 			near[k] = text[off + k];
 		near[k] = 0;
-		return err_set("%s:%d: not valid JSON near '%s'", name, line_of(text, off), Q(near));
+		return err_set("%s:%d: not valid JSON near '%s'", name, text_line_of(text, off), Q(near));
 	}
 	for (; end < text + n; end++)
 		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-			err_set("%s:%d: text after the JSON object", name, line_of(text, (size_t)(end - text)));
+			err_set("%s:%d: text after the JSON object", name, text_line_of(text, (size_t)(end - text)));
 			goto out_free_root;
 		}
 	if (!cJSON_IsObject(root)) {
