@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "direction.h"
 #include "h5store.h"
+#include "tool_common.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -65,17 +66,10 @@ int main(int argc, char **argv)
 	o.svd.exact_max = (int)exact_max;
 	o.svd.seed = (uint64_t)seed;
 
-	char *config = cli_config_json(opts);
-	H5Store *h5 = h5s_create(out, "asft-direction", config, (uint64_t)seed);
-	free(config);
-	if (!h5)
-		die_err();
+	H5Store *h5 = tool_h5_create(out, "asft-direction", opts, (uint64_t)seed);
 	DirSummary sum;
-	if (direction_compute(h5, &o, &sum) < 0) {
-		char *msg = xstrdup(err_msg());
-		h5s_abort(h5);
-		die("%s", msg);
-	}
+	if (direction_compute(h5, &o, &sum) < 0)
+		tool_h5_abort_die(h5);
 	if (h5s_close(h5) < 0)
 		die_err();
 	if (!quiet) {

@@ -11,6 +11,7 @@
 #include "generate.h"
 #include "model.h"
 #include "threads.h"
+#include "tool_common.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -48,23 +49,14 @@ int main(int argc, char **argv)
 		die("--model and --ids are required (see --help)");
 	if (max_new < 1 || max_new > 1000000)
 		die("--max-new %ld: expected >= 1", max_new);
-	if (threads < 1 || threads > 64)
-		die("--threads %ld: expected 1..64", threads);
+	tool_threads_set(threads);
 	if (!(temperature >= 0) || top_k < 0 || !(top_p > 0 && top_p <= 1))
 		die("--temperature >= 0, --top-k >= 0 and --top-p in (0, 1] (got %g, %ld, %g)",
 		    temperature, top_k, top_p);
-	threads_set((int)threads);
 
 	Model m;
 	Lora lo;
-	memset(&lo, 0, sizeof(lo));
-	if (checkpoint_load(&m, model_dir) < 0)
-		die_err();
-	if (adapter_dir) {
-		if (checkpoint_load_adapter(&lo, &m, adapter_dir) < 0)
-			die_err();
-		model_set_lora(&m, &lo);
-	}
+	tool_model_load(&m, &lo, model_dir, adapter_dir);
 	int **rows, *lens, B;
 	if (ids_json_load(ids_path, m.V, 0, &rows, &lens, &B) < 0)
 		die_err();

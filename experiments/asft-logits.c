@@ -12,6 +12,7 @@
 #include "h5store.h"
 #include "model.h"
 #include "threads.h"
+#include "tool_common.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -43,20 +44,11 @@ int main(int argc, char **argv)
 	cli_parse(argc, argv, opts, usage, NULL);
 	if (!model_dir || !ids_path || !out)
 		die("--model, --ids and --out are required (see --help)");
-	if (threads < 1 || threads > 64)
-		die("--threads %ld: expected 1..64", threads);
-	threads_set((int)threads);
+	tool_threads_set(threads);
 
 	Model m;
 	Lora lo;
-	memset(&lo, 0, sizeof(lo));
-	if (checkpoint_load(&m, model_dir) < 0)
-		die_err();
-	if (adapter_dir) {
-		if (checkpoint_load_adapter(&lo, &m, adapter_dir) < 0)
-			die_err();
-		model_set_lora(&m, &lo);
-	}
+	tool_model_load(&m, &lo, model_dir, adapter_dir);
 	int **rows, *lens, B;
 	if (ids_json_load(ids_path, m.V, 1, &rows, &lens, &B) < 0)
 		die_err();
@@ -76,11 +68,7 @@ int main(int argc, char **argv)
 	model_zero_grad(&m);
 	float loss = model_forward(&m, ids, grads ? targets : NULL, B, T);
 
-	char *config = cli_config_json(opts);
-	H5Store *h5 = h5s_create(out, "asft-logits", config, 0);
-	free(config);
-	if (!h5)
-		die_err();
+	H5Store *h5 = tool_h5_create(out, "asft-logits", opts, 0);
 	size_t dims[3] = { (size_t)B, (size_t)T, (size_t)m.V };
 	if (h5s_write_f32(h5, "/logits", m.a.logits, 3, dims, "logits [B,T,V] of the model on the ids") < 0)
 		goto fail;
@@ -119,8 +107,6 @@ int main(int argc, char **argv)
 	model_free(&m);
 	threads_shutdown();
 	return 0;
-fail:;
-	char *msg = xstrdup(err_msg());
-	h5s_abort(h5);
-	die("%s", msg);
+fail:
+	tool_h5_abort_die(h5);
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "h5store.h"
 #include "perturb.h"
+#include "tool_common.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -67,17 +68,10 @@ int main(int argc, char **argv)
 	if (dir_norm_parse(norm, &o.norm) < 0 || orth_scope_parse(scope, &o.scope) < 0)
 		die("%s", err_msg());
 
-	char *config = cli_config_json(opts);
-	H5Store *h5 = h5s_create(out, "asft-perturb", config, (uint64_t)seed);
-	free(config);
-	if (!h5)
-		die_err();
+	H5Store *h5 = tool_h5_create(out, "asft-perturb", opts, (uint64_t)seed);
 	PerturbSummary sum;
-	if (perturb_compute(h5, &o, &sum) < 0) {
-		char *msg = xstrdup(err_msg());
-		h5s_abort(h5);
-		die("%s", msg);
-	}
+	if (perturb_compute(h5, &o, &sum) < 0)
+		tool_h5_abort_die(h5);
 	if (h5s_close(h5) < 0)
 		die_err();
 	if (!quiet) {
