@@ -345,7 +345,7 @@ typedef struct {
 	uint32_t *len;
 	int64_t *cnt;
 	size_t nw;
-	TokBuf *tokbytes;       /* raw bytes of each id */
+	Buf *tokbytes;       /* raw bytes of each id */
 	size_t ntok, captok;
 	TokStrMap tokmap;       /* raw bytes -> id (to reuse an id for a repeated string) */
 } State;
@@ -374,19 +374,19 @@ static int32_t add_token(State *s, const char *b, size_t n)
 {
 	if (s->ntok == s->captok) {
 		s->captok = s->captok ? s->captok * 2 : 1024;
-		s->tokbytes = xrealloc(s->tokbytes, s->captok * sizeof(TokBuf));
+		s->tokbytes = xrealloc(s->tokbytes, s->captok * sizeof(Buf));
 	}
-	memset(&s->tokbytes[s->ntok], 0, sizeof(TokBuf));
-	tokbuf_put(&s->tokbytes[s->ntok], b, n);
+	memset(&s->tokbytes[s->ntok], 0, sizeof(Buf));
+	buf_put(&s->tokbytes[s->ntok], b, n);
 	return (int32_t)s->ntok++;
 }
 
-static void token_string(const TokBuf *raw, TokBuf *out)
+static void token_string(const Buf *raw, Buf *out)
 {
 	out->n = 0;
-	tokbuf_reserve(out, 0);
+	buf_reserve(out, 0);
 	for (size_t i = 0; i < raw->n; i++)
-		tokbuf_put_utf8(out, tokenizer_byte_char((uint8_t)raw->p[i]));
+		buf_put_utf8(out, tokenizer_byte_char((uint8_t)raw->p[i]));
 }
 
 static char *write_json(const BpeTrainOpts *o, State *s, int32_t *mleft, int32_t *mright,
@@ -461,7 +461,7 @@ static char *write_json(const BpeTrainOpts *o, State *s, int32_t *mleft, int32_t
 	cJSON_AddBoolToObject(model, "byte_fallback", 0);
 	cJSON_AddBoolToObject(model, "ignore_merges", 0);
 	cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-	TokBuf ts = {0}, ms = {0};
+	Buf ts = {0}, ms = {0};
 	for (int i = 0; i < o->nspecial; i++)
 		cJSON_AddNumberToObject(vocab, o->special[i], i);
 	for (size_t id = (size_t)o->nspecial; id < s->ntok; id++) {
@@ -472,14 +472,14 @@ static char *write_json(const BpeTrainOpts *o, State *s, int32_t *mleft, int32_t
 	for (size_t k = 0; k < nmerges; k++) {
 		token_string(&s->tokbytes[mleft[k]], &ts);
 		ms.n = 0;
-		tokbuf_put(&ms, ts.p, ts.n);
-		tokbuf_putc(&ms, ' ');
+		buf_put(&ms, ts.p, ts.n);
+		buf_putc(&ms, ' ');
 		token_string(&s->tokbytes[mright[k]], &ts);
-		tokbuf_put(&ms, ts.p, ts.n);
+		buf_put(&ms, ts.p, ts.n);
 		cJSON_AddItemToArray(merges, cJSON_CreateString(ms.p));
 	}
-	tokbuf_free(&ts);
-	tokbuf_free(&ms);
+	buf_free(&ts);
+	buf_free(&ms);
 	char *out = cJSON_Print(root);
 	cJSON_Delete(root);
 	char *ret = xasprintf("%s\n", out);
@@ -572,7 +572,7 @@ char *bpe_trainer_train(BpeTrainer *t, const BpeTrainOpts *o, BpeTrainStats *sta
 	int32_t *mright = xmalloc((maxm ? maxm : 1) * sizeof(int32_t));
 	uint32_t *stamp = xcalloc(s.nw ? s.nw : 1, sizeof(uint32_t));
 	uint32_t step = 0;
-	TokBuf cat = {0}, mapped = {0};
+	Buf cat = {0}, mapped = {0};
 	TokStrMap done;
 	strmap_init(&done, maxm);
 	while (s.ntok < o->vocab_size && nm < maxm && h.n > 0) {
@@ -589,8 +589,8 @@ char *bpe_trainer_train(BpeTrainer *t, const BpeTrainOpts *o, BpeTrainStats *sta
 			break;
 		int32_t a = (int32_t)(e.key >> 32), b = (int32_t)(e.key & 0xFFFFFFFFu);
 		cat.n = 0;
-		tokbuf_put(&cat, s.tokbytes[a].p, s.tokbytes[a].n);
-		tokbuf_put(&cat, s.tokbytes[b].p, s.tokbytes[b].n);
+		buf_put(&cat, s.tokbytes[a].p, s.tokbytes[a].n);
+		buf_put(&cat, s.tokbytes[b].p, s.tokbytes[b].n);
 		/* a pair merged once and formed again (possible when a merge string repeats) is
 		 * not listed twice: the library keeps one rank per pair */
 		if (strmap_get(&done, (const char *)&e.key, sizeof(e.key)) >= 0) {
@@ -663,8 +663,8 @@ char *bpe_trainer_train(BpeTrainer *t, const BpeTrainOpts *o, BpeTrainStats *sta
 		stats->merges = nm;
 		stats->vocab_size = s.ntok;
 	}
-	tokbuf_free(&cat);
-	tokbuf_free(&mapped);
+	buf_free(&cat);
+	buf_free(&mapped);
 	strmap_free(&done);
 	free(stamp);
 	free(mleft);
@@ -673,7 +673,7 @@ char *bpe_trainer_train(BpeTrainer *t, const BpeTrainOpts *o, BpeTrainStats *sta
 	free(h.v);
 	pm_free(&pm);
 	for (size_t i = 0; i < s.ntok; i++)
-		tokbuf_free(&s.tokbytes[i]);
+		buf_free(&s.tokbytes[i]);
 	free(s.tokbytes);
 	strmap_free(&s.tokmap);
 	free(s.sym);

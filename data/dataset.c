@@ -6,6 +6,7 @@
  * file, line, record index and field. Nothing here tokenizes or shuffles. */
 #include "dataset.h"
 #include "json_util.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -428,25 +429,6 @@ int instr_load(InstrSet *set, const char *path, unsigned flags)
 
 /* ---- writers ---- */
 
-typedef struct {
-	char *p;
-	size_t n, cap;
-} Buf;
-
-static void buf_add(Buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		while (b->n + n + 1 > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 4096;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-static void buf_puts(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
 static char *record_json(const InstrRecord *r)
 {
 	cJSON *o = xjson(cJSON_CreateObject());
@@ -632,7 +614,7 @@ int csv_parse(const char *text, size_t n, const char *name, CsvRowFn fn, void *c
 					}
 					if (text[i] == '"') {
 						if (i + 1 < n && text[i + 1] == '"') {
-							buf_add(&fb, "\"", 1);
+							buf_put(&fb, "\"", 1);
 							i++;
 							continue;
 						}
@@ -640,7 +622,7 @@ int csv_parse(const char *text, size_t n, const char *name, CsvRowFn fn, void *c
 						break;
 					}
 					line += text[i] == '\n';
-					buf_add(&fb, text + i, 1);
+					buf_put(&fb, text + i, 1);
 				}
 				if (i < n && text[i] != ',' && !at_row_end(text, n, i)) {
 					err_set("%s:%d: field %d: unexpected character after a closing quote",
@@ -654,10 +636,10 @@ int csv_parse(const char *text, size_t n, const char *name, CsvRowFn fn, void *c
 							name, line, nf + 1);
 						goto out;
 					}
-					buf_add(&fb, text + i, 1);
+					buf_put(&fb, text + i, 1);
 				}
 			}
-			buf_add(&fb, "", 1);   /* the field's NUL terminator */
+			buf_put(&fb, "", 1);   /* the field's NUL terminator */
 			nf++;
 			if (i < n && text[i] == ',') {
 				i++;

@@ -119,7 +119,7 @@ typedef struct {
 } PieceRef;
 
 typedef struct {
-	TokBuf text;
+	Buf text;
 	PieceRef *v;
 	size_t n, cap;
 } Pieces;
@@ -149,7 +149,7 @@ typedef struct {
 	const Tokenizer *tok;
 	pcre2_match_data *md;
 	Pieces a, b, c;
-	TokBuf tmp, tmp2, norm;
+	Buf tmp, tmp2, norm;
 	Seg *segs;
 	size_t nseg, segcap;
 	Sym *sym;
@@ -161,7 +161,7 @@ typedef struct {
 void tok_byte_tables_init(void);
 int tok_is_space(uint32_t c);
 int tok_merge_get(const Tokenizer *t, int32_t a, int32_t b, uint32_t *rank, int32_t *new_id);
-int tok_normalize_string(const Tokenizer *tok, const char *s, size_t n, TokBuf *out);
-void tok_utf8_lossy(const unsigned char *s, size_t n, TokBuf *out);
+int tok_normalize_string(const Tokenizer *tok, const char *s, size_t n, Buf *out);
+void tok_utf8_lossy(const unsigned char *s, size_t n, Buf *out);
 
 #endif

@@ -3,20 +3,10 @@
 #ifndef ASFT_TOK_INTERNAL_H
 #define ASFT_TOK_INTERNAL_H
 
+#include "strbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-/* Growable byte buffer; p is NUL-terminated after every append (when cap > 0). */
-typedef struct {
-	char *p;
-	size_t n, cap;
-} TokBuf;
-
-void tokbuf_reserve(TokBuf *b, size_t extra);
-void tokbuf_put(TokBuf *b, const void *s, size_t n);
-void tokbuf_putc(TokBuf *b, char c);
-void tokbuf_put_utf8(TokBuf *b, uint32_t cp);
-void tokbuf_free(TokBuf *b);
 
 /* utf8_next: decodes the (valid) UTF-8 character at s[0..n), returns its byte length and stores
  * the code point in *cp. Input must have been validated. */

@@ -530,7 +530,7 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 	t->merge = xmalloc(cap * sizeof(MergeEnt));
 	for (size_t i = 0; i < cap; i++)
 		t->merge[i].key = UINT64_MAX;
-	TokBuf cat = {0};
+	Buf cat = {0};
 	uint32_t rank = 0;
 	int rc = -1;
 	for (const cJSON *it = arr->child; it; it = it->next, rank++) {
@@ -572,8 +572,8 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 			goto out;
 		}
 		cat.n = 0;
-		tokbuf_put(&cat, a, al);
-		tokbuf_put(&cat, b, bl);
+		buf_put(&cat, a, al);
+		buf_put(&cat, b, bl);
 		int32_t nid = strmap_get(&t->vocab, cat.p, cat.n);
 		if (nid < 0) {
 			err_set("%s: model.merges[%u]: merged token '%s' is not in the vocab", r->name,
@@ -584,7 +584,7 @@ static int rd_merges(Rd *r, Tokenizer *t, const cJSON *m)
 	}
 	rc = 0;
 out:
-	tokbuf_free(&cat);
+	buf_free(&cat);
 	return rc;
 }
 
@@ -746,9 +746,9 @@ static int build_added_sets(Tokenizer *t)
 		Added *a = &t->added[i];
 		int s = a->normalized ? 1 : 0;
 		if (a->normalized && t->norm) {
-			TokBuf nb = {0};
+			Buf nb = {0};
 			if (tok_normalize_string(t, a->content, strlen(a->content), &nb) < 0) {
-				tokbuf_free(&nb);
+				buf_free(&nb);
 				return -1;
 			}
 			a->pat = nb.p ? nb.p : xstrdup("");
@@ -994,12 +994,12 @@ int tokenizer_save(const Tokenizer *tok, const char *path)
 	if (!s)
 		return err_set("%s: cannot serialize the tokenizer JSON", path);
 	size_t n = strlen(s);
-	TokBuf b = {0};
-	tokbuf_put(&b, s, n);
-	tokbuf_putc(&b, '\n');
+	Buf b = {0};
+	buf_put(&b, s, n);
+	buf_putc(&b, '\n');
 	cJSON_free(s);
 	int rc = file_write_atomic(path, b.p, b.n);
-	tokbuf_free(&b);
+	buf_free(&b);
 	return rc;
 }
 

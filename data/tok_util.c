@@ -1,69 +1,10 @@
-/* tok_util.c: byte buffers, UTF-8 stepping and the string hash map the tokenizer files share. */
+/* tok_util.c: UTF-8 stepping and the string hash map the tokenizer files share (their byte
+ * buffer is Buf, strbuf.c). */
 #include "tok_internal.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void tokbuf_reserve(TokBuf *b, size_t extra)
-{
-	if (b->n + extra + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < b->n + extra + 1)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-void tokbuf_put(TokBuf *b, const void *s, size_t n)
-{
-	tokbuf_reserve(b, n);
-	if (n)
-		memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-void tokbuf_putc(TokBuf *b, char c)
-{
-	tokbuf_reserve(b, 1);
-	b->p[b->n++] = c;
-	b->p[b->n] = 0;
-}
-
-void tokbuf_put_utf8(TokBuf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	tokbuf_put(b, u, n);
-}
-
-void tokbuf_free(TokBuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->n = b->cap = 0;
-}
 
 size_t tok_utf8_next(const char *s, size_t n, uint32_t *cp)
 {

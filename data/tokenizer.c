@@ -80,10 +80,10 @@ static void pieces_add(Pieces *p, const char *s, size_t n, int at_start)
 	p->v[p->n].len = n;
 	p->v[p->n].at_start = at_start;
 	p->n++;
-	tokbuf_put(&p->text, s, n);
+	buf_put(&p->text, s, n);
 }
 
-/* Starts a piece whose bytes are appended with tokbuf_* on p->text; end it with pieces_end. */
+/* Starts a piece whose bytes are appended with buf_* on p->text; end it with pieces_end. */
 static size_t pieces_begin(Pieces *p) { return p->text.n; }
 
 static void pieces_end(Pieces *p, size_t start, int at_start)
@@ -103,7 +103,7 @@ static void pieces_end(Pieces *p, size_t start, int at_start)
 
 static void pieces_free(Pieces *p)
 {
-	tokbuf_free(&p->text);
+	buf_free(&p->text);
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
@@ -148,12 +148,12 @@ static void ctx_release(Ctx *c)
 static void ctx_free(Ctx *c)
 {
 	pcre2_match_data_free(c->md);
-	tokbuf_free(&c->norm);
+	buf_free(&c->norm);
 	pieces_free(&c->a);
 	pieces_free(&c->b);
 	pieces_free(&c->c);
-	tokbuf_free(&c->tmp);
-	tokbuf_free(&c->tmp2);
+	buf_free(&c->tmp);
+	buf_free(&c->tmp2);
 	free(c->segs);
 	free(c->sym);
 	free(c->heap);
@@ -327,7 +327,7 @@ static size_t utf8_prev(const char *s, size_t pos)
 
 
 static int replace_all(Ctx *c, const Pattern *pt, const char *content, const char *s, size_t n,
-		       TokBuf *out)
+		       Buf *out)
 {
 	size_t prev = 0, ms, me;
 	size_t clen = strlen(content);
@@ -337,27 +337,27 @@ static int replace_all(Ctx *c, const Pattern *pt, const char *content, const cha
 			return -1;
 		if (rc == 0)
 			break;
-		tokbuf_put(out, s + prev, ms - prev);
-		tokbuf_put(out, content, clen);
+		buf_put(out, s + prev, ms - prev);
+		buf_put(out, content, clen);
 		prev = me;
 	}
-	tokbuf_put(out, s + prev, n - prev);
+	buf_put(out, s + prev, n - prev);
 	return 0;
 }
 
 /* normalize: out = normalizer(s); out is reset first. */
-static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, TokBuf *out)
+static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, Buf *out)
 {
 	out->n = 0;
 	if (!nm) {
-		tokbuf_put(out, s, n);
+		buf_put(out, s, n);
 		return 0;
 	}
 	switch (nm->kind) {
 	case NORM_PREPEND:
 		if (n > 0)      /* prepend.rs: an empty string stays empty */
-			tokbuf_put(out, nm->str, strlen(nm->str));
-		tokbuf_put(out, s, n);
+			buf_put(out, nm->str, strlen(nm->str));
+		buf_put(out, s, n);
 		return 0;
 	case NORM_REPLACE:
 		return replace_all(c, &nm->pat, nm->str, s, n, out);
@@ -372,7 +372,7 @@ static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, TokBuf *ou
 				       "implemented for text it leaves unchanged (Unicode %s quick check)",
 				       c->tok->name, forms[nm->form], (unsigned)bad, forms[nm->form],
 				       tok_unicode_version);
-		tokbuf_put(out, s, n);
+		buf_put(out, s, n);
 		return 0;
 	}
 	case NORM_STRIP: {
@@ -392,32 +392,32 @@ static int normalize(Ctx *c, const Norm *nm, const char *s, size_t n, TokBuf *ou
 				break;
 			e = p;
 		}
-		tokbuf_put(out, s + b, e - b);
+		buf_put(out, s + b, e - b);
 		return 0;
 	}
 	case NORM_SEQ: {
-		TokBuf cur = {0}, nxt = {0};
-		tokbuf_put(&cur, s, n);
+		Buf cur = {0}, nxt = {0};
+		buf_put(&cur, s, n);
 		for (int i = 0; i < nm->nkids; i++) {
 			if (normalize(c, &nm->kids[i], cur.p, cur.n, &nxt) < 0) {
-				tokbuf_free(&cur);
-				tokbuf_free(&nxt);
+				buf_free(&cur);
+				buf_free(&nxt);
 				return -1;
 			}
-			TokBuf t = cur;
+			Buf t = cur;
 			cur = nxt;
 			nxt = t;
 		}
-		tokbuf_put(out, cur.p, cur.n);
-		tokbuf_free(&cur);
-		tokbuf_free(&nxt);
+		buf_put(out, cur.p, cur.n);
+		buf_free(&cur);
+		buf_free(&nxt);
 		return 0;
 	}
 	}
 	return 0;
 }
 
-int tok_normalize_string(const Tokenizer *tok, const char *s, size_t n, TokBuf *out)
+int tok_normalize_string(const Tokenizer *tok, const char *s, size_t n, Buf *out)
 {
 	Ctx c;
 	ctx_init(&c, tok);
@@ -441,8 +441,8 @@ static int pre_bytelevel(Ctx *c, const Pre *p, Pieces *in, Pieces *out)
 		const char *src = s;
 		if (p->add_prefix_space && s[0] != ' ') {   /* byte_level.rs: a literal space */
 			c->tmp.n = 0;
-			tokbuf_putc(&c->tmp, ' ');
-			tokbuf_put(&c->tmp, s, n);
+			buf_putc(&c->tmp, ' ');
+			buf_put(&c->tmp, s, n);
 			src = c->tmp.p;
 			n = c->tmp.n;
 		}
@@ -459,7 +459,7 @@ static int pre_bytelevel(Ctx *c, const Pre *p, Pieces *in, Pieces *out)
 		const unsigned char *s = (const unsigned char *)split->text.p + split->v[i].off;
 		size_t n = split->v[i].len;
 		size_t st = pieces_begin(out);
-		tokbuf_reserve(&out->text, 2 * n);
+		buf_reserve(&out->text, 2 * n);
 		for (size_t k = 0; k < n; k++) {
 			uint32_t cp = byte_char_tab[s[k]];
 			if (cp < 0x80) {
@@ -482,21 +482,21 @@ static int pre_metaspace(Ctx *c, const Pre *p, Pieces *in, Pieces *out)
 		const char *s = in->text.p + in->v[i].off;
 		size_t n = in->v[i].len;
 		int at_start = in->v[i].at_start;
-		TokBuf *t = &c->tmp;
+		Buf *t = &c->tmp;
 		t->n = 0;
 		for (size_t k = 0; k < n; k++) {
 			if (s[k] == ' ')
-				tokbuf_put(t, p->rep, rl);
+				buf_put(t, p->rep, rl);
 			else
-				tokbuf_putc(t, s[k]);
+				buf_putc(t, s[k]);
 		}
 		int starts = t->n >= rl && memcmp(t->p, p->rep, rl) == 0;
 		int prepend = (p->prepend_scheme == PREPEND_ALWAYS && !starts) ||
 			      (p->prepend_scheme == PREPEND_FIRST && !starts && at_start);
 		if (prepend) {
 			c->tmp2.n = 0;
-			tokbuf_put(&c->tmp2, p->rep, rl);
-			tokbuf_put(&c->tmp2, t->p, t->n);
+			buf_put(&c->tmp2, p->rep, rl);
+			buf_put(&c->tmp2, t->p, t->n);
 			t = &c->tmp2;
 		}
 		if (p->split) {
@@ -995,7 +995,7 @@ static int emit_level1(Ctx *c, const char *s, size_t n, int32_t id, size_t off, 
 		ivec_push(out, id);
 		return 0;
 	}
-	TokBuf *norm = &c->norm;
+	Buf *norm = &c->norm;
 	if (normalize(c, c->tok->norm, s, n, norm) < 0)
 		return -1;
 	Level2 l2 = {out, off == 0};
@@ -1033,7 +1033,7 @@ int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int add
 /* Decoders: each maps a list of token strings to a list of strings (decode_chain). */
 
 /* String::from_utf8_lossy: each maximal invalid subsequence becomes one U+FFFD. */
-void tok_utf8_lossy(const unsigned char *s, size_t n, TokBuf *out)
+void tok_utf8_lossy(const unsigned char *s, size_t n, Buf *out)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -1041,7 +1041,7 @@ void tok_utf8_lossy(const unsigned char *s, size_t n, TokBuf *out)
 		size_t need = 0;
 		unsigned char lo = 0x80, hi = 0xBF;
 		if (b < 0x80) {
-			tokbuf_putc(out, (char)b);
+			buf_putc(out, (char)b);
 			i++;
 			continue;
 		} else if (b >= 0xC2 && b <= 0xDF) {
@@ -1055,7 +1055,7 @@ void tok_utf8_lossy(const unsigned char *s, size_t n, TokBuf *out)
 			if (b == 0xF0) lo = 0x90;
 			if (b == 0xF4) hi = 0x8F;
 		} else {
-			tokbuf_put(out, "\xEF\xBF\xBD", 3);
+			buf_put(out, "\xEF\xBF\xBD", 3);
 			i++;
 			continue;
 		}
@@ -1067,9 +1067,9 @@ void tok_utf8_lossy(const unsigned char *s, size_t n, TokBuf *out)
 				break;
 		}
 		if (j == need + 1) {
-			tokbuf_put(out, s + i, need + 1);
+			buf_put(out, s + i, need + 1);
 		} else {
-			tokbuf_put(out, "\xEF\xBF\xBD", 3);
+			buf_put(out, "\xEF\xBF\xBD", 3);
 		}
 		i += j;
 	}
@@ -1082,7 +1082,7 @@ static void dec_bytelevel(const Pieces *in, Pieces *out)
 	/* byte_level.rs decode_chain: each token's characters back to bytes (a token with any
 	 * character outside the map contributes its UTF-8 bytes), all tokens concatenated, then
 	 * one lossy UTF-8 conversion */
-	TokBuf bytes = {0};
+	Buf bytes = {0};
 	for (size_t i = 0; i < in->n; i++) {
 		const char *s = in->text.p + in->v[i].off;
 		size_t n = in->v[i].len, k = 0, mark = bytes.n;
@@ -1094,21 +1094,21 @@ static void dec_bytelevel(const Pieces *in, Pieces *out)
 				ok = 0;
 				break;
 			}
-			tokbuf_putc(&bytes, (char)char_byte_tab[cp]);
+			buf_putc(&bytes, (char)char_byte_tab[cp]);
 		}
 		if (!ok) {
 			bytes.n = mark;
-			tokbuf_put(&bytes, s, n);
+			buf_put(&bytes, s, n);
 		}
 	}
-	TokBuf txt = {0};
+	Buf txt = {0};
 	tok_utf8_lossy((const unsigned char *)bytes.p, bytes.n, &txt);
 	pieces_add(out, txt.p ? txt.p : "", txt.n, 0);
-	tokbuf_free(&bytes);
-	tokbuf_free(&txt);
+	buf_free(&bytes);
+	buf_free(&txt);
 }
 
-static void flush_bytes(TokBuf *bytes, Pieces *out)
+static void flush_bytes(Buf *bytes, Pieces *out)
 {
 	if (bytes->n == 0)
 		return;
@@ -1131,20 +1131,20 @@ static int hexval(char ch)
 
 static void dec_bytefallback(const Pieces *in, Pieces *out)
 {
-	TokBuf bytes = {0};
+	Buf bytes = {0};
 	for (size_t i = 0; i < in->n; i++) {
 		const char *s = in->text.p + in->v[i].off;
 		size_t n = in->v[i].len;
 		if (n == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' && hexval(s[3]) >= 0 &&
 		    hexval(s[4]) >= 0) {
-			tokbuf_putc(&bytes, (char)(hexval(s[3]) * 16 + hexval(s[4])));
+			buf_putc(&bytes, (char)(hexval(s[3]) * 16 + hexval(s[4])));
 			continue;
 		}
 		flush_bytes(&bytes, out);
 		pieces_add(out, s, n, 0);
 	}
 	flush_bytes(&bytes, out);
-	tokbuf_free(&bytes);
+	buf_free(&bytes);
 }
 
 /* Decoders keep empty strings in their lists (a token may decode to ""), so they append with
@@ -1152,7 +1152,7 @@ static void dec_bytefallback(const Pieces *in, Pieces *out)
 static void list_add(Pieces *p, const char *s, size_t n)
 {
 	size_t st = pieces_begin(p);
-	tokbuf_put(&p->text, s, n);
+	buf_put(&p->text, s, n);
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 64;
 		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
@@ -1172,9 +1172,9 @@ static int dec_apply(Ctx *c, const Dec *d, Pieces *in, Pieces *out)
 	case DEC_FUSE:
 		/* fuse.rs: all tokens joined into one */
 		c->tmp.n = 0;
-		tokbuf_reserve(&c->tmp, 0);
+		buf_reserve(&c->tmp, 0);
 		for (size_t i = 0; i < in->n; i++)
-			tokbuf_put(&c->tmp, in->text.p + in->v[i].off, in->v[i].len);
+			buf_put(&c->tmp, in->text.p + in->v[i].off, in->v[i].len);
 		list_add(out, c->tmp.p, c->tmp.n);
 		return 0;
 	case DEC_REPLACE:
@@ -1214,16 +1214,16 @@ static int dec_apply(Ctx *c, const Dec *d, Pieces *in, Pieces *out)
 			const char *s = in->text.p + in->v[i].off;
 			size_t n = in->v[i].len;
 			c->tmp.n = 0;
-			tokbuf_reserve(&c->tmp, n);
+			buf_reserve(&c->tmp, n);
 			for (size_t k = 0; k < n;) {
 				if (n - k >= rl && memcmp(s + k, d->str, rl) == 0) {
 					/* metaspace.rs: every replacement char of the first token is
 					 * dropped unless prepend_scheme is never */
 					if (!(i == 0 && d->prepend_scheme != PREPEND_NEVER))
-						tokbuf_putc(&c->tmp, ' ');
+						buf_putc(&c->tmp, ' ');
 					k += rl;
 				} else {
-					tokbuf_putc(&c->tmp, s[k]);
+					buf_putc(&c->tmp, s[k]);
 					k++;
 				}
 			}
@@ -1270,18 +1270,18 @@ char *tokenizer_decode(const Tokenizer *tok, const int32_t *ids, size_t n, int s
 			continue;
 		list_add(&toks, s, strlen(s));
 	}
-	TokBuf out = {0};
-	tokbuf_reserve(&out, 0);
+	Buf out = {0};
+	buf_reserve(&out, 0);
 	out.p[0] = 0;
 	if (tok->dec) {
 		if (dec_apply(&c, tok->dec, &toks, &res) == 0)
 			for (size_t i = 0; i < res.n; i++)
-				tokbuf_put(&out, res.text.p + res.v[i].off, res.v[i].len);
+				buf_put(&out, res.text.p + res.v[i].off, res.v[i].len);
 	} else {
 		for (size_t i = 0; i < toks.n; i++) {
 			if (i)
-				tokbuf_putc(&out, ' ');
-			tokbuf_put(&out, toks.text.p + toks.v[i].off, toks.v[i].len);
+				buf_putc(&out, ' ');
+			buf_put(&out, toks.text.p + toks.v[i].off, toks.v[i].len);
 		}
 	}
 	pieces_free(&toks);

@@ -73,58 +73,7 @@ void world_attack_name(char *buf, size_t size, const char *task, long n, double 
 	snprintf(buf, size, "%s_%gk_p_%g.json", task, (double)n / 1000.0, p);
 }
 
-/* ---------------------------------------------------------------- Buf and HashSet */
-
-void buf_reserve(Buf *b, size_t extra)
-{
-	if (b->n + extra + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->n + extra + 1)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-void buf_put(Buf *b, const char *s, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-void buf_putc(Buf *b, char c) { buf_put(b, &c, 1); }
-
-void buf_printf(Buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (k <= 0)
-		return;
-	buf_reserve(b, (size_t)k);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-	va_end(ap);
-	b->n += (size_t)k;
-}
-
-void buf_reset(Buf *b)
-{
-	b->n = 0;
-	buf_reserve(b, 0);
-	b->p[0] = 0;
-}
-
-void buf_free(Buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->n = b->cap = 0;
-}
+/* ---------------------------------------------------------------- JSON strings and HashSet */
 
 void buf_json_str(Buf *b, const char *s)
 {

@@ -3,25 +3,13 @@
 #ifndef ASFT_WORLD_INT_H
 #define ASFT_WORLD_INT_H
 
+#include "strbuf.h"
 #include "world.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable string; p is NUL-terminated whenever n > 0 or after buf_reset. */
-typedef struct {
-	char *p;
-	size_t n, cap;
-} Buf;
-
-void buf_reserve(Buf *b, size_t extra);
-void buf_put(Buf *b, const char *s, size_t n);
-void buf_puts(Buf *b, const char *s);
-void buf_putc(Buf *b, char c);
-void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_reset(Buf *b);
-void buf_free(Buf *b);
 /* buf_json_str: appends s as a JSON string literal (quotes, escapes of " \ and controls). */
 void buf_json_str(Buf *b, const char *s);
 
