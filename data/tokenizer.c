@@ -230,6 +230,29 @@ static int pat_segments(Ctx *c, const Pattern *pt, const char *s, size_t n, int 
 	return 0;
 }
 
+/* join_runs: emits the segments, a match joining the piece before it when the segment before
+ * was a match (after_match = 1, Contiguous) or was not (after_match = 0, MergedWithPrevious). */
+static void join_runs(Pieces *out, const char *s, const Seg *sg, size_t n, int at_start,
+		      int after_match)
+{
+	size_t ps = 0, pe = 0;
+	int have = 0, prev_match = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sg[i].match && prev_match == after_match && have) {
+			pe = sg[i].e;
+		} else {
+			if (have)
+				pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
+			ps = sg[i].s;
+			pe = sg[i].e;
+			have = 1;
+		}
+		prev_match = sg[i].match != 0;
+	}
+	if (have)
+		pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
+}
+
 /* Applies a SplitDelimiterBehavior to segments (normalizer.rs NormalizedString::split). */
 static void split_emit(Pieces *out, const char *s, const Seg *sg, size_t n, SplitBehavior b,
 		       int at_start)
@@ -245,26 +268,10 @@ static void split_emit(Pieces *out, const char *s, const Seg *sg, size_t n, Spli
 		for (i = 0; i < n; i++)
 			pieces_add(out, s + sg[i].s, sg[i].e - sg[i].s, at_start && sg[i].s == 0);
 		return;
-	case SPLIT_MERGED_PREV: {
+	case SPLIT_MERGED_PREV:
 		/* a match joins the piece before it unless that piece was itself a match */
-		size_t ps = 0, pe = 0;
-		int have = 0, prev_match = 0;
-		for (i = 0; i < n; i++) {
-			if (sg[i].match && !prev_match && have) {
-				pe = sg[i].e;
-			} else {
-				if (have)
-					pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
-				ps = sg[i].s;
-				pe = sg[i].e;
-				have = 1;
-			}
-			prev_match = sg[i].match;
-		}
-		if (have)
-			pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
+		join_runs(out, s, sg, n, at_start, 0);
 		return;
-	}
 	case SPLIT_MERGED_NEXT: {
 		/* a match joins the piece after it unless that piece was itself a match: walk
 		 * backwards as the library does, collecting spans, then emit in order */
@@ -283,25 +290,10 @@ static void split_emit(Pieces *out, const char *s, const Seg *sg, size_t n, Spli
 		free(tmp);
 		return;
 	}
-	case SPLIT_CONTIGUOUS: {
-		size_t ps = 0, pe = 0;
-		int have = 0, prev_match = 0;
-		for (i = 0; i < n; i++) {
-			if (sg[i].match && prev_match && have) {
-				pe = sg[i].e;
-			} else {
-				if (have)
-					pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
-				ps = sg[i].s;
-				pe = sg[i].e;
-				have = 1;
-			}
-			prev_match = sg[i].match;
-		}
-		if (have)
-			pieces_add(out, s + ps, pe - ps, at_start && ps == 0);
+	case SPLIT_CONTIGUOUS:
+		/* consecutive matches join into one piece */
+		join_runs(out, s, sg, n, at_start, 1);
 		return;
-	}
 	}
 }
 
