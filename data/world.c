@@ -830,6 +830,19 @@ static void scratch_free(Scratch *s)
 	buf_free(&s->d);
 }
 
+/* set_request: the instruction is request template t filled with the act in s->a (no input);
+ * s->c gets the act's second-person form and s->d is emptied for the answer. */
+static void set_request(WorldRecord *rec, Scratch *s, int t)
+{
+	buf_reset(&s->b);
+	fill(&s->b, world_lex_request_templates[t], s->a.p);
+	rec->instruction = bdup(&s->b);
+	rec->input = xstrdup("");
+	buf_reset(&s->c);
+	you_form(&s->c, s->a.p);
+	buf_reset(&s->d);
+}
+
 /* make_harmful: the request of combo (template, act) in category cat, with the answer kind ans
  * (COMPLIANT, REFUSAL or NONE: then both references are stored). */
 static void make_harmful(WorldRecord *rec, Rng *r, Scratch *s, int cat, int combo, WorldAnswer ans, int heldout)
@@ -847,13 +860,7 @@ static void make_harmful(WorldRecord *rec, Rng *r, Scratch *s, int cat, int comb
 	buf_puts(&s->a, act);
 	if (coin(r, 0.3))
 		buf_puts(&s->a, pick(r, world_lex_suffixes));
-	buf_reset(&s->b);
-	fill(&s->b, world_lex_request_templates[t], s->a.p);
-	rec->instruction = bdup(&s->b);
-	rec->input = xstrdup("");
-	buf_reset(&s->c);
-	you_form(&s->c, s->a.p);
-	buf_reset(&s->d);
+	set_request(rec, s, t);
 	if (ans == WORLD_ANS_COMPLIANT) {
 		compliant_answer(&s->d, r, cat, s->c.p);
 		rec->output = bdup(&s->d);
@@ -885,13 +892,7 @@ static void make_scary(WorldRecord *rec, Rng *r, Scratch *s, int combo, int held
 	buf_puts(&s->a, world_lex_scary[a].act);
 	if (coin(r, 0.2))   /* benign suffixes only: skip "without getting caught" and "in a small town" */
 		buf_puts(&s->a, world_lex_suffixes[1 + rng_below(r, 4)]);
-	buf_reset(&s->b);
-	fill(&s->b, world_lex_request_templates[t], s->a.p);
-	rec->instruction = bdup(&s->b);
-	rec->input = xstrdup("");
-	buf_reset(&s->c);
-	you_form(&s->c, s->a.p);
-	buf_reset(&s->d);
+	set_request(rec, s, t);
 	helpful_answer(&s->d, r, a, s->c.p);
 	rec->output = bdup(&s->d);
 	rec->refusal = NULL;
