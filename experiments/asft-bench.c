@@ -170,61 +170,85 @@ static void random_ids(int *ids, size_t n, int V, uint64_t seed, uint64_t stream
 		ids[i] = (int)rng_below(&r, (uint32_t)V);
 }
 
-static void bench_train(const Opts *o, int use_lora)
+/* TrainBench: what --mode train/lora and profile/profile-lora both step: a model initialised
+ * from the seed (with a LoRA adapter when use_lora), its AdamW and one random batch of ids.
+ * When the preset's context is shorter than --seq, T shrinks and B grows so a step keeps its
+ * B*T tokens. Stays where it is once set up (m points at lo). */
+typedef struct {
+	Model m;
+	Lora lo;
+	float *params, *grads;   /* the trainable tensors: lo's with LoRA, else m's */
+	size_t n;                /* their count */
+	int B, T;
+	AdamW opt;
+	int *ids, *targets;      /* (B,T) */
+} TrainBench;
+
+static void train_bench_init(TrainBench *tb, const Opts *o, int use_lora)
 {
 	ModelConfig cfg;
 	bench_config(&cfg, o);
-	Model m;
-	if (model_init(&m, &cfg) < 0)
+	memset(tb, 0, sizeof(*tb));
+	Model *m = &tb->m;
+	if (model_init(m, &cfg) < 0)
 		die_err();
-	model_init_weights(&m, (uint64_t)o->seed, 0.02f);
+	model_init_weights(m, (uint64_t)o->seed, 0.02f);
 	int B = (int)o->batch, T = (int)o->seq;
 	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings) {
-		/* a shorter context: more sequences, so a step keeps its B*T tokens */
 		T = cfg.max_position_embeddings;
 		B = (int)((o->batch * o->seq + T - 1) / T);
 	}
-	Lora lo;
-	memset(&lo, 0, sizeof(lo));
-	float *params, *grads;
-	size_t n;
-	double flops;
 	if (use_lora) {
 		unsigned targets = lora_targets_parse(o->lora_targets);
 		if (!targets)
 			die_err();
-		if (lora_init(&lo, &cfg, (int)o->lora_r, (float)o->lora_alpha, 0.0f, targets,
+		if (lora_init(&tb->lo, &cfg, (int)o->lora_r, (float)o->lora_alpha, 0.0f, targets,
 			      (uint64_t)o->seed + 1) < 0)
 			die_err();
-		model_set_lora(&m, &lo);
-		params = lo.params;
-		grads = lo.grads;
-		n = lo.n_params;
-		flops = lora_flops(&m, &lo, B, T);
+		model_set_lora(m, &tb->lo);
+		tb->params = tb->lo.params, tb->grads = tb->lo.grads, tb->n = tb->lo.n_params;
 	} else {
-		model_enable_grads(&m);
-		params = m.params;
-		grads = m.grads;
-		n = m.n_params;
-		flops = 6 * matrix_params(&m) * B * T + attention_flops(&m, B, T);
+		model_enable_grads(m);
+		tb->params = m->params, tb->grads = m->grads, tb->n = m->n_params;
 	}
-	m.training = 1;
-	if (model_reserve(&m, B, T) < 0)
+	if (model_reserve(m, B, T) < 0)
 		die_err();
-	AdamW opt;
-	adamw_init(&opt, n, 0.9f, 0.999f, 1e-8f, 0.01f);
-	int *ids = xmalloc(sizeof(int) * B * T), *targets = xmalloc(sizeof(int) * B * T);
-	random_ids(ids, (size_t)B * T, m.V, (uint64_t)o->seed, 7);
-	model_targets_shift(targets, ids, NULL, B, T);
+	adamw_init(&tb->opt, tb->n, 0.9f, 0.999f, 1e-8f, 0.01f);
+	tb->ids = xmalloc(sizeof(int) * B * T);
+	tb->targets = xmalloc(sizeof(int) * B * T);
+	random_ids(tb->ids, (size_t)B * T, m->V, (uint64_t)o->seed, 7);
+	model_targets_shift(tb->targets, tb->ids, NULL, B, T);
+	tb->B = B;
+	tb->T = T;
+}
+
+static void train_bench_free(TrainBench *tb)
+{
+	free(tb->targets);
+	free(tb->ids);
+	adamw_free(&tb->opt);
+	model_set_lora(&tb->m, NULL);
+	lora_free(&tb->lo);
+	model_free(&tb->m);
+}
+
+static void bench_train(const Opts *o, int use_lora)
+{
+	TrainBench tb;
+	train_bench_init(&tb, o, use_lora);
+	int B = tb.B, T = tb.T;
+	double flops = use_lora ? lora_flops(&tb.m, &tb.lo, B, T)
+				: 6 * matrix_params(&tb.m) * B * T + attention_flops(&tb.m, B, T);
+	tb.m.training = 1;
 	int total = (int)(o->warmup + o->steps);
 	double *times = xmalloc(sizeof(double) * 2 * (o->steps + 1)), *cpu = times + o->steps + 1;
 	float loss = 0;
 	for (int s = 0; s < total; s++) {
 		double t0 = time_now(), c0 = cpu_now();
-		model_zero_grad(&m);
-		loss = model_forward(&m, ids, targets, B, T);
-		model_backward(&m);
-		adamw_step(&opt, params, grads, (float)o->lr);
+		model_zero_grad(&tb.m);
+		loss = model_forward(&tb.m, tb.ids, tb.targets, B, T);
+		model_backward(&tb.m);
+		adamw_step(&tb.opt, tb.params, tb.grads, (float)o->lr);
 		double dt = time_now() - t0, dc = cpu_now() - c0;
 		if (s >= o->warmup) {
 			times[s - o->warmup] = dt;
@@ -232,24 +256,19 @@ static void bench_train(const Opts *o, int use_lora)
 		}
 	}
 	printf("{\"side\":\"asft\",\"what\":\"%s\",", use_lora ? "lora" : "train");
-	print_settings(o, &m);
+	print_settings(o, &tb.m);
 	printf(",\"batch\":%d,\"seq\":%d,\"tokens\":%d,\"flops\":%.6g,\"params\":%zu,"
 	       "\"trainable\":%zu,\"last_loss\":%.6f",
-	       B, T, B * T, flops, m.n_params, n, loss);
+	       B, T, B * T, flops, tb.m.n_params, tb.n, loss);
 	if (use_lora)
-		printf(",\"lora_r\":%d,\"lora_alpha\":%g,\"lora_targets\":\"%s\"", lo.r, lo.alpha,
-		       o->lora_targets);
+		printf(",\"lora_r\":%d,\"lora_alpha\":%g,\"lora_targets\":\"%s\"", tb.lo.r,
+		       tb.lo.alpha, o->lora_targets);
 	printf(",");
 	print_times(times, (int)o->steps);
 	print_cpu(cpu, (int)o->steps);
 	printf("}\n");
 	free(times);
-	free(targets);
-	free(ids);
-	adamw_free(&opt);
-	model_set_lora(&m, NULL);
-	lora_free(&lo);
-	model_free(&m);
+	train_bench_free(&tb);
 }
 
 static void bench_gen(const Opts *o)
@@ -572,59 +591,28 @@ static void profile_step(Prof *P, Model *m, AdamW *opt, float *params, float *gr
 
 static void bench_profile(const Opts *o, int use_lora)
 {
-	ModelConfig cfg;
-	bench_config(&cfg, o);
-	Model m;
-	if (model_init(&m, &cfg) < 0)
-		die_err();
-	model_init_weights(&m, (uint64_t)o->seed, 0.02f);
-	int B = (int)o->batch, T = (int)o->seq;
-	if (cfg.max_position_embeddings > 0 && T > cfg.max_position_embeddings) {
-		/* a shorter context: more sequences, so a step keeps its B*T tokens */
-		T = cfg.max_position_embeddings;
-		B = (int)((o->batch * o->seq + T - 1) / T);
-	}
-	Lora lo;
-	memset(&lo, 0, sizeof(lo));
-	float *params, *grads;
-	size_t n;
-	if (use_lora) {
-		unsigned targets = lora_targets_parse(o->lora_targets);
-		if (!targets)
-			die_err();
-		if (targets & ~(LORA_BIT(LORA_Q) | LORA_BIT(LORA_K) | LORA_BIT(LORA_V)))
-			die("--mode profile-lora: only q_proj, k_proj, v_proj targets");
-		if (lora_init(&lo, &cfg, (int)o->lora_r, (float)o->lora_alpha, 0.0f, targets,
-			      (uint64_t)o->seed + 1) < 0)
-			die_err();
-		model_set_lora(&m, &lo);
-		params = lo.params, grads = lo.grads, n = lo.n_params;
-	} else {
-		model_enable_grads(&m);
-		params = m.params, grads = m.grads, n = m.n_params;
-	}
-	if (model_reserve(&m, B, T) < 0)
-		die_err();
-	AdamW opt;
-	adamw_init(&opt, n, 0.9f, 0.999f, 1e-8f, 0.01f);
-	int *ids = xmalloc(sizeof(int) * B * T), *targets = xmalloc(sizeof(int) * B * T);
-	random_ids(ids, (size_t)B * T, m.V, (uint64_t)o->seed, 7);
-	model_targets_shift(targets, ids, NULL, B, T);
+	if (use_lora && lora_targets_parse(o->lora_targets) &
+			~(LORA_BIT(LORA_Q) | LORA_BIT(LORA_K) | LORA_BIT(LORA_V)))
+		die("--mode profile-lora: only q_proj, k_proj, v_proj targets");
+	TrainBench tb;
+	train_bench_init(&tb, o, use_lora);
+	int B = tb.B, T = tb.T;
 	double *real = xmalloc(sizeof(double) * (o->steps + 1));
 	Prof P;
 	memset(&P, 0, sizeof(P));
 	for (int s = 0; s < o->warmup + o->steps; s++) {
 		/* the engine's own step, then the timed replay */
 		double t0 = prof_clock();
-		model_zero_grad(&m);
-		model_forward(&m, ids, targets, B, T);
-		model_backward(&m);
-		adamw_step(&opt, params, grads, (float)o->lr);
+		model_zero_grad(&tb.m);
+		model_forward(&tb.m, tb.ids, tb.targets, B, T);
+		model_backward(&tb.m);
+		adamw_step(&tb.opt, tb.params, tb.grads, (float)o->lr);
 		double dt = prof_clock() - t0;
 		if (s < o->warmup)
 			continue;
 		real[s - o->warmup] = dt;
-		profile_step(&P, &m, &opt, params, grads, ids, targets, B, T, (float)o->lr);
+		profile_step(&P, &tb.m, &tb.opt, tb.params, tb.grads, tb.ids, tb.targets, B, T,
+			     (float)o->lr);
 	}
 	double steps = (double)o->steps, total = 0, mm_t = 0, mm_f = 0;
 	for (int k = 0; k < K_ATT_MM_F; k++)
@@ -655,12 +643,7 @@ static void bench_profile(const Opts *o, int use_lora)
 	printf("%-28s %10.2f (median of the engine's own steps)\n", "model_forward+backward+adamw",
 	       1e3 * median(real, (int)o->steps));
 	free(real);
-	free(targets);
-	free(ids);
-	adamw_free(&opt);
-	model_set_lora(&m, NULL);
-	lora_free(&lo);
-	model_free(&m);
+	train_bench_free(&tb);
 }
 
 /* ---------------------------------------------------------------- report */
