@@ -192,15 +192,6 @@ int modules_match(const StTensor *t, const char *modules)
 	return 0;
 }
 
-static void shape_str(const StTensor *t, char *buf, size_t n)
-{
-	size_t o = (size_t)snprintf(buf, n, "[");
-	for (int i = 0; i < t->ndim && o < n; i++)
-		o += (size_t)snprintf(buf + o, n - o, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-	if (o < n)
-		snprintf(buf + o, n - o, "]");
-}
-
 int ckpt_check_config(const char *dir_a, const char *dir_b)
 {
 	ModelConfig a, b;
@@ -240,8 +231,8 @@ int ckpt_check_pair(const Safetensors *a, const char *dir_a, const Safetensors *
 			same = x->shape[d] == y->shape[d];
 		if (!same) {
 			char sx[128], sy[128];
-			shape_str(x, sx, sizeof sx);
-			shape_str(y, sy, sizeof sy);
+			st_shape_str(sx, sizeof sx, x->shape, x->ndim);
+			st_shape_str(sy, sizeof sy, y->shape, y->ndim);
 			return err_set("tensor %s: shape %s in %s but %s in %s", x->name, sx, dir_a, sy, dir_b);
 		}
 		if (tensor_is_float(x) != tensor_is_float(y))

@@ -18,15 +18,6 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static void shape_str(char *buf, size_t cap, const int64_t *shape, int ndim)
-{
-	size_t n = (size_t)snprintf(buf, cap, "[");
-	for (int i = 0; i < ndim && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
-	if (n < cap)
-		snprintf(buf + n, cap - n, "]");
-}
-
 int checkpoint_load_weights(Model *m, const char *dir)
 {
 	Safetensors st;
@@ -44,8 +35,8 @@ int checkpoint_load_weights(Model *m, const char *dir)
 			 (mt->ndim == 1 || t->shape[1] == mt->shape[1]);
 		if (!ok) {
 			char got[64], want[64];
-			shape_str(got, sizeof(got), t->shape, t->ndim);
-			shape_str(want, sizeof(want), mt->shape, mt->ndim);
+			st_shape_str(got, sizeof(got), t->shape, t->ndim);
+			st_shape_str(want, sizeof(want), mt->shape, mt->ndim);
 			err_set("%s: tensor %s: shape %s in the file, config.json implies %s", dir,
 				mt->name, got, want);
 			goto out_close;

@@ -191,7 +191,7 @@ static int json_uint(const cJSON *j, uint64_t *out, const char **why)
 	return 0;
 }
 
-static void shape_str(char *buf, size_t cap, const int64_t *shape, int ndim)
+void st_shape_str(char *buf, size_t cap, const int64_t *shape, int ndim)
 {
 	size_t k = (size_t)snprintf(buf, cap, "[");
 	for (int i = 0; i < ndim && k < cap; i++)
@@ -242,7 +242,7 @@ static int parse_tensor(StTensor *t, const cJSON *j, const char *path, const uns
 			overflow = 1;
 	}
 	char sh[160];
-	shape_str(sh, sizeof sh, t->shape, ndim);
+	st_shape_str(sh, sizeof sh, t->shape, ndim);
 	size_t esz = st_dtype_size(t->dtype), nbytes;
 	if (overflow || __builtin_mul_overflow(numel, esz, &nbytes))
 		return err_set("%s: tensor %s: shape %s overflows 64-bit byte counts", path, Q(nm), sh);

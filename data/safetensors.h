@@ -47,6 +47,9 @@ typedef struct {
 } Safetensors;
 
 const char *st_dtype_name(StDtype t);   /* "F32", ...; "?" for a value out of range */
+/* st_shape_str: "[d0, d1, ...]" of shape[0..ndim) for messages, into buf (cap bytes, cut short
+ * if it does not fit; always NUL-terminated when cap > 0). */
+void st_shape_str(char *buf, size_t cap, const int64_t *shape, int ndim);
 size_t st_dtype_size(StDtype t);        /* bytes per element; 0 for a value out of range */
 /* st_dtype_parse: the StDtype named s ("BF16"); -1 if s is not a dtype name. */
 int st_dtype_parse(const char *s);
