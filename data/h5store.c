@@ -632,6 +632,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* names_hand_out: gives l's names, sorted by strcmp, to the caller (freed with h5s_free_list). */
+static void names_hand_out(NameList *l, char ***names, int *n)
+{
+	if (l->n > 1)
+		qsort(l->names, (size_t)l->n, sizeof *l->names, cmp_str);
+	*names = l->names;
+	*n = l->n;
+}
+
 static herr_t attr_name_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data)
 {
 	names_push(data, name);
@@ -653,10 +662,7 @@ int h5s_attr_list(H5Store *s, const char *obj, char ***names, int *n)
 		h5s_free_list(l.names, l.n);
 		return fail(s, obj, "cannot list attributes");
 	}
-	if (l.n > 1)
-		qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
-	*names = l.names;
-	*n = l.n;
+	names_hand_out(&l, names, n);
 	return 0;
 }
 
@@ -1509,10 +1515,7 @@ int h5s_list(H5Store *s, const char *group, char ***names, int *n)
 		h5s_free_list(l.names, l.n);
 		return fail(s, group, "cannot list group");
 	}
-	if (l.n > 1)
-		qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
-	*names = l.names;
-	*n = l.n;
+	names_hand_out(&l, names, n);
 	return 0;
 }
 
