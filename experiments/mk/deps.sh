@@ -49,7 +49,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		echo "deps: installing ${missing[*]}" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq >&2 || { echo "deps: apt-get update failed" >&2; exit 1; }
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+		apt-get install -y -qq "${missing[@]}" >&2 ||
 			{ echo "deps: apt-get install ${missing[*]} failed" >&2; exit 1; }
 	else
 		echo "deps: missing packages; run this, then make again:" >&2
