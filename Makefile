@@ -6,6 +6,10 @@
 #   make deps                 check / install system packages (apt-get as root, else print the line)
 #   make bench                performance comparison against PyTorch (see README)
 #   make MPI=1                build with mpicc (objects in build/mpi/)
+#   make fuzz F=NAME [SECS=60]   run libFuzzer on tests/fuzz/fuzz_NAME.c (needs clang)
+#   make organism [PRESET=nano|small|medium]    the model organism (experiments/mk/organism.mk)
+#   make organism-attack      the paper's harmful LoRA fine-tune of the aligned organism
+#   make experiment-basin [PRESET=...]           the narrow-basin figure (experiments/mk/experiments.mk)
 #
 # Sources are found by wildcard: kernels/, data/, analysis/ -> libasft.a; experiments/asft-*.c ->
 # one tool each, other experiments/*.c -> shared tool code; tests/test_*.c -> one test binary each.
@@ -148,7 +152,7 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
 
 FORCE:
 .PHONY: all tools tests test deps bench fuzz clean help FORCE
