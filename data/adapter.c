@@ -3,6 +3,7 @@
  * checks, and saving. It does not apply adapters to weights: the engine does that. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "adapter.h"
+#include "lora.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -17,11 +18,12 @@
 #define KEY_B ".lora_B.weight"
 #define Q(s) err_quote((s), 0)          /* a name from a file, fit for a one-line message */
 
-/* Sane ranges, checked when a config is read and when one is saved: PEFT's own checks are
- * looser, but a rank past 65536 or an alpha past 1e6 is a typo or an attack, and an infinite
- * alpha (JSON 1e309 reads as one) would make every update infinite. */
-#define R_MAX 65536
-#define ALPHA_MAX 1e6
+/* Sane ranges, checked when a config is read and when one is saved: the engine's own
+ * (kernels/lora.h), so an adapter the trainer can make is one this file can write. PEFT's checks
+ * are looser, but a rank past 65536 or an alpha past 1e6 is a typo or an attack, and an
+ * infinite alpha (JSON 1e309 reads as one) would make every update infinite. */
+#define R_MAX LORA_R_MAX
+#define ALPHA_MAX LORA_ALPHA_MAX
 
 /* PEFT's "all-linear" for a decoder-only Llama: every nn.Linear except the output layer. */
 static const char *const all_linear[] = {"q_proj", "k_proj", "v_proj", "o_proj",
