@@ -42,9 +42,8 @@ extern const size_t fuzz_replay_total __attribute__((weak));
 
 /* A failed parse must say why: err_msg() non-empty (call err_clear() before the parser), on
  * one line (DESIGN.md section 8: parsers quote user bytes with err_quote). The one-line check
- * is on unless the target defines FUZZ_ONE_LINE_DEFAULT 0 before including this header (the
- * tokenizer targets, whose parser still echoes raw bytes; see README "Fuzzing");
- * ASFT_FUZZ_ONE_LINE=1 or =0 overrides it either way. */
+ * is on for every target (a target may define FUZZ_ONE_LINE_DEFAULT 0 before including this
+ * header; none does); ASFT_FUZZ_ONE_LINE=1 or =0 overrides it either way. */
 #ifndef FUZZ_ONE_LINE_DEFAULT
 #define FUZZ_ONE_LINE_DEFAULT 1
 #endif
