@@ -666,11 +666,16 @@ int h5s_attr_list(H5Store *s, const char *obj, char ***names, int *n)
 	return 0;
 }
 
-/* fmt_num: the shortest %.Ng that reads back as the same value of the given byte size. */
+/* fmt_num: the shortest %.Ng that reads back as the same value of the given byte size;
+ * integral values below 1e15 are written as integers ("50", not the shorter "5e+01"). */
 static void fmt_num(char *buf, size_t n, double v, size_t size)
 {
 	if (isnan(v)) {
 		snprintf(buf, n, "nan");
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, n, "%.0f", v);
 		return;
 	}
 	for (int p = 1; p <= 17; p++) {

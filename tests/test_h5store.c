@@ -564,12 +564,21 @@ static void test_attributes(H5Store *s)
 	CHECK_INT(h5s_attr_text(s, "/", "empty", &str), 0);
 	CHECK_STR(str, "[]");
 	free(str);
+	/* a whole float is printed as an integer, not as its shorter exponent form "5e+01" */
+	CHECK_INT(h5s_attr_set_f64(s, "/", "fifty", 50), 0);
+	CHECK_INT(h5s_attr_text(s, "/", "fifty", &str), 0);
+	CHECK_STR(str, "50");
+	free(str);
+	CHECK_INT(h5s_attr_set_f64(s, "/", "fifty", 5e20), 0);
+	CHECK_INT(h5s_attr_text(s, "/", "fifty", &str), 0);
+	CHECK_STR(str, "5e+20");
+	free(str);
 	char **names;
 	int nn;
 	CHECK_INT(h5s_attr_list(s, "/", &names, &nn), 0);
-	const char *want[] = { "alpha", "empty", "long", "steps", "title", "x" };
-	CHECK_INT(nn, 6);
-	for (int k = 0; k < nn && k < 6; k++)
+	const char *want[] = { "alpha", "empty", "fifty", "long", "steps", "title", "x" };
+	CHECK_INT(nn, 7);
+	for (int k = 0; k < nn && k < 7; k++)
 		CHECK_STR(names[k], want[k]);
 	h5s_free_list(names, nn);
 }
