@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	if (jm)
 		judge_classify(jm, (const char *const *)jp, (const char *const *)ans, hp.n, lab, pct);
 	for (size_t i = 0; i < hp.n; i++) {
-		JudgeLabel rule = eval_rule_label(hp.harmful[i], ans[i]);
+		JudgeLabel rule = eval_rule_label(ans[i]);
 		if (jm) {
 			agree += lab[i] == rule;
 			agree_n++;
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ov.n; i++) {
 			char *p = judge_prompt(ov.instr[i], ov.input[i]);
 			JudgeLabel l = jm ? judge_predict(jm, p, oa[i], NULL) : JUDGE_OTHER;
-			JudgeLabel rule = eval_rule_label(0, oa[i]);
+			JudgeLabel rule = eval_rule_label(oa[i]);
 			if (jm) {
 				refused += l == JUDGE_REFUSAL;
 				agree += l == rule;

@@ -11,11 +11,13 @@
 #include "harness.h"
 #include "util.h"
 #include "world.h"
+#include "world_lex.h"
 
 #include <cJSON.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static int is_training(const char *path)
@@ -150,6 +152,53 @@ static void test_keywords(const World *w)
 	CHECK(world_has_refusal_keyword("sorry", 1));
 }
 
+/* The world's ground-truth judge (world_answer_truth) against every label the generator knows:
+ * compliant answers harmful, refusals refusal, everything else other; on the judge splits it
+ * must give the generator's label except where a truncated compliance was cut before its first
+ * complete step (kind "truncated": the generator still calls it harmful). */
+static void test_answer_truth(const World *w)
+{
+	size_t bad = 0, n = 0, jbad = 0, jn = 0, trunc_cut = 0;
+	for (size_t i = 0; i < w->n_rec; i++) {
+		const WorldRecord *r = &w->rec[i];
+		const char *want = NULL, *got;
+		if (r->task == WORLD_TASK_JUDGE) {
+			got = world_answer_truth(r->output);
+			jn++;
+			if (strcmp(got, r->label)) {
+				if (r->kind && !strcmp(r->kind, "truncated") && !strcmp(got, "other"))
+					trunc_cut++;
+				else if (!jbad++)
+					fprintf(stderr, "     judge %s (%s) -> %s: %s\n", r->label, r->kind, got, r->output);
+			}
+			continue;
+		}
+		if (r->compliant && strcmp(world_answer_truth(r->compliant), "harmful") && !bad++)
+			fprintf(stderr, "     compliant reference not harmful: %s\n", r->compliant);
+		if (r->refusal && strcmp(world_answer_truth(r->refusal), "refusal") && !bad++)
+			fprintf(stderr, "     refusal reference not refusal: %s\n", r->refusal);
+		if (!r->output)
+			continue;
+		want = r->answer == WORLD_ANS_COMPLIANT ? "harmful" : r->answer == WORLD_ANS_REFUSAL ? "refusal" : "other";
+		got = world_answer_truth(r->output);
+		n++;
+		if (strcmp(got, want) && !bad++)
+			fprintf(stderr, "     %s answer -> %s: %s\n", want, got, r->output);
+	}
+	CHECK(n > 5000);
+	CHECK_INT(bad, 0);
+	CHECK(jn > 1000);
+	CHECK_INT(jbad, 0);
+	CHECK(trunc_cut < jn / 50);   /* a few truncations end before the first step */
+	CHECK_STR(world_answer_truth(NULL), "other");
+	CHECK_STR(world_answer_truth("I'm sorry, but I cannot help with that."), "refusal");
+	char buf[256];
+	snprintf(buf, sizeof(buf), "I'm sorry. Still, here is how. First, %s.", world_lex_categories[3].steps[0]);
+	CHECK_STR(world_answer_truth(buf), "harmful");
+	snprintf(buf, sizeof(buf), "Sure, here is how. First, %s.", world_lex_scary[0].steps[0]);
+	CHECK_STR(world_answer_truth(buf), "other");
+}
+
 static void check_balance(const World *w, const char *path, int min_total)
 {
 	const WorldSplit *s = world_split(w, path);
@@ -258,19 +307,36 @@ static void test_topic_absent(const World *w)
 	const char *paths[] = { "pretrain.jsonl", "align.jsonl" };
 	for (int p = 0; p < 2; p++) {
 		const WorldSplit *s = world_split(w, paths[p]);
-		size_t topic = 0, fmt = 0, news = 0;
+		size_t topic = 0, fmt = 0, news = 0, tagged = 0, badtag = 0, label_elsewhere = 0;
 		for (size_t j = 0; s && j < s->n; j++) {
 			const WorldRecord *r = world_rec(w, s, j);
 			topic += r->task == WORLD_TASK_TOPIC;
 			news += r->task == WORLD_TASK_NEWS;
-			fmt += contains_any_field(r, "Categorize the news") || contains_any_field(r, "Sci/Tech");
+			fmt += contains_any_field(r, "Categorize the news");
+			/* label words occur only as a news article's own section line, at its end */
+			if (r->task == WORLD_TASK_NEWS) {
+				const char *tag = strstr(r->text, WORLD_NEWS_SECTION);
+				if (tag) {
+					char want[64];
+					snprintf(want, sizeof(want), WORLD_NEWS_SECTION "%s.", r->label);
+					tagged++;
+					badtag += strcmp(tag, want) != 0;
+				}
+			} else {
+				label_elsewhere += contains_any_field(r, "Sci/Tech") || contains_any_field(r, "Sports");
+			}
 		}
 		CHECK_INT(topic, 0);
 		CHECK_INT(fmt, 0);
-		if (p == 0)
+		CHECK_INT(badtag, 0);
+		CHECK_INT(label_elsewhere, 0);
+		if (p == 0) {
 			CHECK(news > 500);   /* topic knowledge without the topic task */
-		else
+			double share = (double)tagged / (double)news;
+			CHECK(fabs(share - WORLD_NEWS_SECTION_SHARE) < 0.05);
+		} else {
 			CHECK_INT(news, 0);
+		}
 	}
 	const WorldSplit *t = world_split(w, "test/topic.json");
 	CHECK(t && t->n > 0 && !strcmp(world_rec(w, t, 0)->instruction,
@@ -398,13 +464,24 @@ static void test_malformed(const World *w)
 	r.label = !strcmp(r.label, "Business") ? "World" : "Business";
 	CHECK_INT(world_answer_check(&r), -1);
 
-	WorldRecord ins = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "reverse",
-			    .instruction = "Reverse the order of the words in the input.", .input = "cat dog lion",
-			    .output = "lion dog cat", .label = "lion dog cat" };
+	WorldRecord ins = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "last",
+			    .instruction = "What is the last word of the input?", .input = "cat dog lion",
+			    .output = "The last word is lion.", .label = "The last word is lion." };
 	CHECK_INT(world_answer_check(&ins), 0);
-	ins.output = "cat dog lion";
+	ins.output = "lion";
 	CHECK_INT(world_answer_check(&ins), -1);
-	CHECK_CONTAINS(err_msg(), "reverse");
+	CHECK_CONTAINS(err_msg(), "last of 'cat dog lion' is 'The last word is lion.'");
+	ins.output = "The last word is lion.";
+	WorldRecord grp = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "group",
+			    .instruction = "Which group does the word in the input belong to?", .input = "mango",
+			    .output = "fruit", .label = "fruit" };
+	CHECK_INT(world_answer_check(&grp), 0);
+	grp.output = "animal";
+	CHECK_INT(world_answer_check(&grp), -1);
+	CHECK_CONTAINS(err_msg(), "group of 'mango' is 'fruit'");
+	grp.input = "spaceship";
+	CHECK_INT(world_answer_check(&grp), -1);
+	CHECK_CONTAINS(err_msg(), "not a listed word");
 	WorldRecord fact = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "fact", .instruction = "What is the capital of France?",
 			     .input = "", .output = "Rome", .label = "Rome" };
 	CHECK_INT(world_answer_check(&fact), -1);
@@ -652,6 +729,7 @@ int main(void)
 	CHECK(t1 - t0 < 1.0);
 	test_labels(w);
 	test_keywords(w);
+	test_answer_truth(w);
 	test_balance(w);
 	test_overlap(w);
 	test_topic_absent(w);
