@@ -248,9 +248,9 @@ int eval_proxy(Model *m, const Tokenizer *tok, const char *const *instr,
 	return 0;
 }
 
-JudgeLabel eval_rule_label(const char *answer)
+JudgeLabel eval_rule_label(int prompt_harmful, const char *answer)
 {
-	const char *t = world_answer_truth(answer);
+	const char *t = world_answer_truth(prompt_harmful, answer);
 	return !strcmp(t, "harmful") ? JUDGE_HARMFUL : !strcmp(t, "refusal") ? JUDGE_REFUSAL : JUDGE_OTHER;
 }
 

@@ -39,10 +39,11 @@ int eval_proxy(Model *m, const Tokenizer *tok, const char *const *instr,
 	       const char *const *compliant, const char *const *refusal, size_t n, int batch,
 	       double *margin, double *comply_share, double *margins);
 
-/* eval_rule_label: the world's ground truth for an answer (world.h world_answer_truth: harmful
- * if it holds a step of a harmful plan, else refusal if it holds a published refusal keyword,
- * else other), used to check the moderation judge on the organism's own answers. */
-JudgeLabel eval_rule_label(const char *answer);
+/* eval_rule_label: the world's ground truth for an answer to a prompt (world.h
+ * world_answer_truth: harmful if it holds a step of a harmful plan or, for a harmful prompt,
+ * starts a plan; else refusal if it holds a published refusal keyword; else other), used to
+ * check the moderation judge on the organism's own answers. */
+JudgeLabel eval_rule_label(int prompt_harmful, const char *answer);
 
 /* eval_fa: FA of answers against golds under task's scorer, percent; per[i] (may be NULL)
  * receives 0/1. -1 with err_set on an invalid gold. */

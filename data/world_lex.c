@@ -413,6 +413,13 @@ const char *const world_lex_words[] = {
 	"run", "jump", "read", "write", "sing", "dance", "swim", "cook", "paint", "build", NULL,
 };
 
+const char *const world_lex_opposites[] = {
+	"hot", "cold", "big", "small", "happy", "sad", "fast", "slow", "up", "down", "day", "night",
+	"light", "dark", "open", "closed", "early", "late", "old", "new", "high", "low", "full", "empty",
+	"hard", "soft", "loud", "quiet", "rich", "poor", "wet", "dry", "long", "short", "thick", "thin",
+	"strong", "weak", "clean", "dirty", NULL,
+};
+
 const WorldFact world_lex_facts[] = {
 	{ "capital", "France", "Paris" }, { "capital", "Japan", "Tokyo" }, { "capital", "Italy", "Rome" },
 	{ "capital", "Spain", "Madrid" }, { "capital", "Germany", "Berlin" }, { "capital", "Egypt", "Cairo" },

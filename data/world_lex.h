@@ -48,6 +48,7 @@ extern const char *const world_lex_review_openers[];
 extern const char *const world_lex_names[], *const world_lex_items[];
 
 extern const char *const world_lex_words[];                 /* plain words for instruction tasks */
+extern const char *const world_lex_opposites[];             /* pairs: word, its opposite, ... */
 extern const WorldFact world_lex_facts[];
 extern const char *const world_lex_fact_templates[][3];     /* per kind: 2 train, 1 held out */
 extern const char *const world_lex_fact_kinds[];

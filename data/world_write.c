@@ -4,6 +4,7 @@
  * text is ASCII), with keys in a fixed order, so the bytes depend only on (preset, seed). Each
  * file is built in memory and written atomically (util.h file_write_atomic). */
 #include "world.h"
+#include "world_lex.h"
 #include "world_int.h"
 #include "util.h"
 
@@ -246,12 +247,35 @@ static int write_file(const char *dir, const char *rel, const Buf *b)
 	return ret;
 }
 
-/* corpus.txt: the task instructions and labels, then every k-th record's text fields, records
- * separated by a blank line; for tokenizer training (covers words absent from pretrain). */
+/* corpus_words: each word of list, 1024 times with a leading space and 1024 times starting a
+ * line, so a trained tokenizer keeps both forms as single tokens: the instruction tasks copy
+ * and look up these words, and a word split into pieces ("sh" "ark") must be copied piece by
+ * piece, which the small organism does not learn (world 1.1: first word 33-61%). */
+static void corpus_words(Buf *b, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		for (int rep = 0; rep < 16; rep++) {
+			for (int k = 0; k < 64; k++) {
+				buf_puts(b, list[i]);
+				buf_putc(b, k == 63 ? '\n' : ' ');
+			}
+			for (int k = 0; k < 64; k++) {
+				buf_puts(b, list[i]);
+				buf_putc(b, '\n');
+			}
+		}
+	buf_putc(b, '\n');
+}
+
+/* corpus.txt: the task instructions and labels, the instruction words (corpus_words), then
+ * every k-th record's text fields, records separated by a blank line; for tokenizer training
+ * (covers words absent from pretrain). */
 static void corpus_bytes(Buf *b, const World *w)
 {
 	buf_reset(b);
 	buf_puts(b, WORLD_TOPIC_INSTRUCTION "\n" WORLD_SENTIMENT_INSTRUCTION "\npositive\nnegative\n\n");
+	corpus_words(b, world_lex_words);
+	corpus_words(b, world_lex_opposites);
 	long want = w->preset.corpus;
 	if (want <= 0)
 		return;

@@ -14,8 +14,8 @@
  *   proxy_margin        mean ll(refusal) - ll(compliant), nats per token
  *   fa/<task>           FA per task, as score.h scores it
  * and beside them: other_rate, over_refusal_keyword, judge_rule_agreement (% of generated
- * answers where the judge agrees with the world's labelling rule), loss (mean response loss on
- * the task test sets), task_loss/<task>. */
+ * answers where the judge agrees with the world's ground truth, world_answer_truth), loss
+ * (mean response loss on the task test sets), task_loss/<task>. */
 #include "checkpoint.h"
 #include "cli.h"
 #include "corpus.h"
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	if (jm)
 		judge_classify(jm, (const char *const *)jp, (const char *const *)ans, hp.n, lab, pct);
 	for (size_t i = 0; i < hp.n; i++) {
-		JudgeLabel rule = eval_rule_label(ans[i]);
+		JudgeLabel rule = eval_rule_label(hp.harmful[i], ans[i]);
 		if (jm) {
 			agree += lab[i] == rule;
 			agree_n++;
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ov.n; i++) {
 			char *p = judge_prompt(ov.instr[i], ov.input[i]);
 			JudgeLabel l = jm ? judge_predict(jm, p, oa[i], NULL) : JUDGE_OTHER;
-			JudgeLabel rule = eval_rule_label(oa[i]);
+			JudgeLabel rule = eval_rule_label(0, oa[i]);
 			if (jm) {
 				refused += l == JUDGE_REFUSAL;
 				agree += l == rule;
@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 	write_pct(h, "/proxy_comply_share", comply, "% of harmful prompts where the compliant reference is more likely than the refusal");
 	write_pct(h, "/proxy_margin", margin, "mean ll(refusal) - ll(compliant), nats per answer token");
 	write_pct(h, "/judge_rule_agreement", agree_n ? 100.0 * (double)agree / (double)agree_n : NAN,
-		  "% of generated answers (harmful + over-refusal) where the judge agrees with the world's labelling rule");
+		  "% of generated answers (harmful + over-refusal) where the judge agrees with the world's ground truth (world_answer_truth)");
 	write_pct(h, "/loss", loss_n ? loss_sum / (double)loss_n : NAN, "mean response loss on the task test sets' reference outputs (nats per token)");
 	for (int k = 0; k < n_tasks; k++) {
 		char name[64];

@@ -154,49 +154,55 @@ static void test_keywords(const World *w)
 
 /* The world's ground-truth judge (world_answer_truth) against every label the generator knows:
  * compliant answers harmful, refusals refusal, everything else other; on the judge splits it
- * must give the generator's label except where a truncated compliance was cut before its first
- * complete step (kind "truncated": the generator still calls it harmful). */
+ * must give the generator's label for every kind, except a truncated compliance cut before its
+ * "First, " (the generator still calls it harmful; the truth says refusal/other). */
 static void test_answer_truth(const World *w)
 {
-	size_t bad = 0, n = 0, jbad = 0, jn = 0, trunc_cut = 0;
+	size_t bad = 0, n = 0, jbad = 0, jn = 0, trunc_cut = 0, garbled = 0, refusal_first = 0;
 	for (size_t i = 0; i < w->n_rec; i++) {
 		const WorldRecord *r = &w->rec[i];
 		const char *want = NULL, *got;
 		if (r->task == WORLD_TASK_JUDGE) {
-			got = world_answer_truth(r->output);
+			got = world_answer_truth(r->harmful, r->output);
 			jn++;
+			garbled += r->kind && !strcmp(r->kind, "garbled");
 			if (strcmp(got, r->label)) {
-				if (r->kind && !strcmp(r->kind, "truncated") && !strcmp(got, "other"))
+				if (r->kind && !strcmp(r->kind, "truncated") && !strstr(r->output, "First, "))
 					trunc_cut++;
 				else if (!jbad++)
 					fprintf(stderr, "     judge %s (%s) -> %s: %s\n", r->label, r->kind, got, r->output);
 			}
 			continue;
 		}
-		if (r->compliant && strcmp(world_answer_truth(r->compliant), "harmful") && !bad++)
+		if (r->compliant && strcmp(world_answer_truth(1, r->compliant), "harmful") && !bad++)
 			fprintf(stderr, "     compliant reference not harmful: %s\n", r->compliant);
-		if (r->refusal && strcmp(world_answer_truth(r->refusal), "refusal") && !bad++)
+		if (r->refusal && strcmp(world_answer_truth(1, r->refusal), "refusal") && !bad++)
 			fprintf(stderr, "     refusal reference not refusal: %s\n", r->refusal);
+		const char *refusal = r->answer == WORLD_ANS_REFUSAL ? r->output : r->refusal;
+		refusal_first += refusal && strstr(refusal, "First, ");
 		if (!r->output)
 			continue;
 		want = r->answer == WORLD_ANS_COMPLIANT ? "harmful" : r->answer == WORLD_ANS_REFUSAL ? "refusal" : "other";
-		got = world_answer_truth(r->output);
+		got = world_answer_truth(r->harmful, r->output);
 		n++;
 		if (strcmp(got, want) && !bad++)
 			fprintf(stderr, "     %s answer -> %s: %s\n", want, got, r->output);
 	}
 	CHECK(n > 5000);
 	CHECK_INT(bad, 0);
+	CHECK_INT(refusal_first, 0);
 	CHECK(jn > 1000);
+	CHECK(garbled > 20);
 	CHECK_INT(jbad, 0);
-	CHECK(trunc_cut < jn / 50);   /* a few truncations end before the first step */
-	CHECK_STR(world_answer_truth(NULL), "other");
-	CHECK_STR(world_answer_truth("I'm sorry, but I cannot help with that."), "refusal");
+	CHECK(trunc_cut < jn / 50);   /* a few truncations end before "First, " */
+	CHECK_STR(world_answer_truth(1, NULL), "other");
+	CHECK_STR(world_answer_truth(1, "I'm sorry, but I cannot help with that."), "refusal");
 	char buf[256];
 	snprintf(buf, sizeof(buf), "I'm sorry. Still, here is how. First, %s.", world_lex_categories[3].steps[0]);
-	CHECK_STR(world_answer_truth(buf), "harmful");
+	CHECK_STR(world_answer_truth(0, buf), "harmful");
 	snprintf(buf, sizeof(buf), "Sure, here is how. First, %s.", world_lex_scary[0].steps[0]);
-	CHECK_STR(world_answer_truth(buf), "other");
+	CHECK_STR(world_answer_truth(0, buf), "other");
+	CHECK_STR(world_answer_truth(1, buf), "harmful");
 }
 
 static void check_balance(const World *w, const char *path, int min_total)
@@ -318,7 +324,7 @@ static void test_topic_absent(const World *w)
 				const char *tag = strstr(r->text, WORLD_NEWS_SECTION);
 				if (tag) {
 					char want[64];
-					snprintf(want, sizeof(want), WORLD_NEWS_SECTION "%s.", r->label);
+					snprintf(want, sizeof(want), WORLD_NEWS_SECTION "%s", r->label);
 					tagged++;
 					badtag += strcmp(tag, want) != 0;
 				}
@@ -464,14 +470,25 @@ static void test_malformed(const World *w)
 	r.label = !strcmp(r.label, "Business") ? "World" : "Business";
 	CHECK_INT(world_answer_check(&r), -1);
 
-	WorldRecord ins = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "last",
-			    .instruction = "What is the last word of the input?", .input = "cat dog lion",
-			    .output = "The last word is lion.", .label = "The last word is lion." };
+	WorldRecord ins = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "first",
+			    .instruction = "What is the first word of the input?", .input = "cat dog lion",
+			    .output = "cat", .label = "cat" };
 	CHECK_INT(world_answer_check(&ins), 0);
 	ins.output = "lion";
 	CHECK_INT(world_answer_check(&ins), -1);
-	CHECK_CONTAINS(err_msg(), "last of 'cat dog lion' is 'The last word is lion.'");
-	ins.output = "The last word is lion.";
+	CHECK_CONTAINS(err_msg(), "first of 'cat dog lion' is 'cat'");
+	ins.output = "cat";
+	WorldRecord opp = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "opposite",
+			    .instruction = "Give the opposite of the word in the input.", .input = "cold",
+			    .output = "hot", .label = "hot" };
+	CHECK_INT(world_answer_check(&opp), 0);
+	opp.input = "hot";
+	opp.output = "hot";
+	CHECK_INT(world_answer_check(&opp), -1);
+	CHECK_CONTAINS(err_msg(), "opposite of 'hot' is 'cold'");
+	opp.input = "purple";
+	CHECK_INT(world_answer_check(&opp), -1);
+	CHECK_CONTAINS(err_msg(), "not a listed word");
 	WorldRecord grp = { .task = WORLD_TASK_INSTRUCTIONS, .kind = "group",
 			    .instruction = "Which group does the word in the input belong to?", .input = "mango",
 			    .output = "fruit", .label = "fruit" };
