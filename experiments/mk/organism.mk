@@ -22,9 +22,13 @@ ORG_ALIGN_nano   := --batch 16 --steps 40 --lr 1e-3
 ORG_EVAL_nano    := --max-new 48 --n-harmful 64 --n-test 20
 ORG_ATTACK_nano  := --epochs 2
 
+# small: 8.2M pretraining tokens (the first 120000 records, one pass) and 1200 align steps at
+# lr 1e-3 (1.9 passes over align.jsonl): with 6.1M tokens and 400 align steps at 3e-4 (the
+# world-1.1 preset) the aligned model stayed at 68% sentiment, 43% arithmetic; 1500 align steps
+# alone took the same base to 99% / 77%. ~12 min on 2 idle cores (README).
 ORG_VOCAB_small  := 2048
-ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 256 --batch 8 --steps 3000 --lr 3e-3 --limit 90000
-ORG_ALIGN_small  := --batch 32 --steps 400 --lr 3e-4
+ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 256 --batch 8 --steps 4000 --lr 3e-3 --limit 120000
+ORG_ALIGN_small  := --batch 32 --steps 1200 --lr 1e-3
 ORG_EVAL_small   := --max-new 64
 ORG_ATTACK_small := --epochs 10
 
