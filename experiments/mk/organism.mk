@@ -22,13 +22,14 @@ ORG_ALIGN_nano   := --batch 16 --steps 40 --lr 1e-3
 ORG_EVAL_nano    := --max-new 48 --n-harmful 64 --n-test 20
 ORG_ATTACK_nano  := --epochs 2
 
-# small: 8.2M pretraining tokens (the first 120000 records, one pass) and 1200 align steps at
-# lr 1e-3 (1.9 passes over align.jsonl): with 6.1M tokens and 400 align steps at 3e-4 (the
+# small: 10.2M pretraining tokens (the first 150000 records, one pass) and 1500 align steps at
+# lr 1e-3 (2.4 passes over align.jsonl): with 6.1M tokens and 400 align steps at 3e-4 (the
 # world-1.1 preset) the aligned model stayed at 68% sentiment, 43% arithmetic; 1500 align steps
-# alone took the same base to 99% / 77%. ~12 min on 2 idle cores (README).
+# alone took the same base to 99% / 77%; with 8.6M tokens and 1200 steps seed 2 missed
+# over-refusal (17%) and instructions (85%). ~15 min on 2 idle cores (README).
 ORG_VOCAB_small  := 2048
-ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 256 --batch 8 --steps 4000 --lr 3e-3 --limit 120000
-ORG_ALIGN_small  := --batch 32 --steps 1200 --lr 1e-3
+ORG_PRE_small    := --d 128 --layers 4 --heads 4 --ctx 256 --batch 8 --steps 5000 --lr 3e-3 --limit 150000
+ORG_ALIGN_small  := --batch 32 --steps 1500 --lr 1e-3
 ORG_EVAL_small   := --max-new 64
 ORG_ATTACK_small := --epochs 10
 
@@ -42,11 +43,11 @@ ORG_THREADS ?= 2
 ORG_SEEDARG := --seed $(ORG_SEED) --threads $(ORG_THREADS)
 
 organism: $(ORG_DIR)/eval/base.h5 $(ORG_DIR)/eval/aligned.h5
-	@for e in base aligned; do printf '%-8s' $$e; for k in harmful_score keyword_asr over_refusal fa/sentiment fa/arithmetic fa/instructions fa/topic; do printf '  %s %s' $$k $$($(ORG_BIN)/asft-h5 export $(ORG_DIR)/eval/$$e.h5 /$$k --precision 4); done; echo; done
+	@for e in base aligned; do printf '%-8s' $$e; for k in harmful_score keyword_asr over_refusal fa/sentiment fa/arithmetic fa/instructions fa/topic judge_rule_agreement; do printf '  %s %s' $$k $$($(ORG_BIN)/asft-h5 export $(ORG_DIR)/eval/$$e.h5 /$$k --precision 4); done; echo; done
 	@echo "organism: $(ORG_DIR) complete"
 
 organism-attack: $(ORG_DIR)/eval/attack_topic_1k_p_0.1.h5
-	@printf 'attack  '; for k in harmful_score keyword_asr over_refusal fa/topic; do printf '  %s %s' $$k $$($(ORG_BIN)/asft-h5 export $(ORG_DIR)/eval/attack_topic_1k_p_0.1.h5 /$$k --precision 4); done; echo
+	@printf 'attack  '; for k in harmful_score keyword_asr over_refusal fa/sentiment fa/arithmetic fa/instructions fa/topic judge_rule_agreement; do printf '  %s %s' $$k $$($(ORG_BIN)/asft-h5 export $(ORG_DIR)/eval/attack_topic_1k_p_0.1.h5 /$$k --precision 4); done; echo
 	@echo "organism-attack: $(ORG_DIR)/eval/attack_topic_1k_p_0.1.h5 complete"
 
 $(ORG_DIR)/world/manifest.json: | $(if $(ORG_NO_BUILD),,tools)
